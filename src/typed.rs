@@ -1,0 +1,388 @@
+//! Typed binary message (`spec/typed.md`).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                     Payload length (u32 BE)                   |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |  Type (u8)    |  Payload (length bytes) ...
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! A 5-byte header, then exactly `length` payload bytes. Every type code is
+//! valid; their meaning belongs to the application. A receiver enforces a
+//! maximum payload length ([`DEFAULT_MAX_PAYLOAD_LEN`], 1 MiB, inclusive),
+//! checked from the header before anything is reserved (spec §3, §5.2).
+//!
+//! ```
+//! use wireforms::typed::{Limits, MessageType, TypedMessage};
+//! use wireforms::{Encode, Status};
+//!
+//! let msg = TypedMessage { message_type: MessageType(1), payload: b"hi" };
+//! let bytes = msg.to_bytes()?;
+//! assert_eq!(&bytes[..], b"\x00\x00\x00\x02\x01hi");
+//! assert_eq!(TypedMessage::parse(&bytes, &Limits::default())?, Status::Complete(msg, 7));
+//! # Ok::<(), wireforms::Error>(())
+//! ```
+//!
+//! Parsing never panics; a short input is [`Status::Incomplete`] with the
+//! number of bytes still missing.
+
+use nom::number::streaming::{be_u32, be_u8};
+use nom::Parser;
+
+use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
+use crate::Error;
+
+/// Length of the header: payload length (4) and type (1).
+pub const HEADER_LEN: usize = 5;
+
+/// Default largest payload a receiver accepts, inclusive (spec §3): 1 MiB.
+/// Limits what a peer can make us reserve with one header.
+pub const DEFAULT_MAX_PAYLOAD_LEN: u32 = 1 << 20;
+
+/// Largest payload the format can carry at all: the length field is a `u32`.
+pub const MAX_PAYLOAD_LEN: u64 = u32::MAX as u64;
+
+mod field {
+    use core::ops::Range;
+    pub const LENGTH: Range<usize> = 0..4;
+    pub const TYPE: usize = 4;
+}
+
+mod section {
+    pub const INCOMPLETE: &str = "typed/5.1";
+    pub const TOO_LARGE: &str = "typed/5.2";
+    pub const SENDER_LENGTH: &str = "typed/4.1";
+}
+
+/// A message type code. Every value is valid on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct MessageType(pub u8);
+
+impl MessageType {
+    /// The type the reference server answers with: one more, wrapping 255 to 0.
+    pub const fn next(self) -> MessageType {
+        MessageType(self.0.wrapping_add(1))
+    }
+}
+
+/// What a receiver enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload accepted, inclusive.
+    pub max_payload_len: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
+        }
+    }
+}
+
+/// The 5-byte header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Payload length in bytes.
+    pub payload_len: u32,
+    /// Message type.
+    pub message_type: MessageType,
+}
+
+impl Header {
+    /// Parses a header and checks its length against `limits`.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the payload length exceeds the limit.
+    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<Header>, Error> {
+        // nom's need from a tuple counts only the field it stopped in: ask
+        // for the whole rest of the header ourselves.
+        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
+            return Ok(Status::Incomplete(needed));
+        }
+        let step = from_nom((be_u32, be_u8).parse(input), section::INCOMPLETE)?;
+        let (_, (payload_len, message_type)) = match step {
+            Ok(v) => v,
+            Err(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        // spec §5.2: the length is checked before any payload is awaited or reserved.
+        if payload_len > limits.max_payload_len {
+            return Err(Error::TooLarge {
+                len: u64::from(payload_len),
+                max: u64::from(limits.max_payload_len),
+                section: section::TOO_LARGE,
+            });
+        }
+        Ok(Status::Complete(
+            Header {
+                payload_len,
+                message_type: MessageType(message_type),
+            },
+            HEADER_LEN,
+        ))
+    }
+
+    /// Writes the header into its 5 bytes.
+    pub fn emit(&self, out: &mut [u8; HEADER_LEN]) {
+        out[field::LENGTH].copy_from_slice(&self.payload_len.to_be_bytes());
+        out[field::TYPE] = self.message_type.0;
+    }
+}
+
+/// A typed binary message borrowing its payload from the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypedMessage<'a> {
+    /// Message type.
+    pub message_type: MessageType,
+    /// Payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> TypedMessage<'a> {
+    /// Parses one message from the front of `input`.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the header's length exceeds `limits`.
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<TypedMessage<'a>>, Error> {
+        let header = match Header::parse(input, limits)? {
+            Status::Complete(header, _) => header,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        let rest = &input[HEADER_LEN..];
+        let mut take =
+            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
+        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
+            Ok(v) => v,
+            Err(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        Ok(Status::Complete(
+            TypedMessage {
+                message_type: header.message_type,
+                payload,
+            },
+            HEADER_LEN + payload.len(),
+        ))
+    }
+
+    /// The header this message is sent with.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the payload is longer than `u32::MAX`.
+    pub fn header(&self) -> Result<Header, Error> {
+        let payload_len = u32::try_from(self.payload.len()).map_err(|_| Error::TooLarge {
+            len: self.payload.len() as u64,
+            max: MAX_PAYLOAD_LEN,
+            section: section::SENDER_LENGTH,
+        })?;
+        Ok(Header {
+            payload_len,
+            message_type: self.message_type,
+        })
+    }
+}
+
+impl Encode for TypedMessage<'_> {
+    fn encoded_len(&self) -> usize {
+        HEADER_LEN.saturating_add(self.payload.len())
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        self.header().map(|_| ())
+    }
+
+    fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let header = self.header()?;
+        let len = self.encoded_len();
+        check_room(out, len)?;
+        let (head, body) = out.split_at_mut(HEADER_LEN);
+        let mut head_bytes = [0u8; HEADER_LEN];
+        header.emit(&mut head_bytes);
+        head.copy_from_slice(&head_bytes);
+        body[..self.payload.len()].copy_from_slice(self.payload);
+        Ok(len)
+    }
+}
+
+/// The reference server's answer (spec §6): the same payload, type + 1
+/// (wrapping 255 to 0).
+pub fn reference_reply<'a>(request: &TypedMessage<'a>) -> TypedMessage<'a> {
+    TypedMessage {
+        message_type: request.message_type.next(),
+        payload: request.payload,
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::TypedMessageBuf;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use bytes::Bytes;
+
+    /// A typed binary message that owns its payload (shared, not copied,
+    /// when it came from a codec's read buffer).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+    pub struct TypedMessageBuf {
+        /// Message type.
+        pub message_type: MessageType,
+        /// Payload.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::arbitrary_bytes))]
+        pub payload: Bytes,
+    }
+
+    impl TypedMessageBuf {
+        /// A message of type `message_type` carrying `payload`.
+        pub fn new(message_type: MessageType, payload: impl Into<Bytes>) -> Self {
+            TypedMessageBuf {
+                message_type,
+                payload: payload.into(),
+            }
+        }
+
+        /// A borrowed view.
+        pub fn as_message(&self) -> TypedMessage<'_> {
+            TypedMessage {
+                message_type: self.message_type,
+                payload: &self.payload,
+            }
+        }
+    }
+
+    impl Encode for TypedMessageBuf {
+        fn encoded_len(&self) -> usize {
+            self.as_message().encoded_len()
+        }
+        fn check(&self) -> Result<(), Error> {
+            self.as_message().check()
+        }
+        fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+            self.as_message().emit(out)
+        }
+    }
+
+    impl From<TypedMessage<'_>> for TypedMessageBuf {
+        fn from(m: TypedMessage<'_>) -> Self {
+            TypedMessageBuf::new(m.message_type, Bytes::copy_from_slice(m.payload))
+        }
+    }
+}
+
+/// [`WireFormat`] marker for the typed binary message.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Typed;
+
+impl WireFormat for Typed {
+    const NAME: &'static str = "typed";
+    type Limits = Limits;
+    type Message<'a> = TypedMessage<'a>;
+    #[cfg(feature = "alloc")]
+    type Owned = TypedMessageBuf;
+
+    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<TypedMessage<'a>>, Error> {
+        TypedMessage::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned_in(message: &TypedMessage<'_>, frame: &bytes::Bytes) -> TypedMessageBuf {
+        TypedMessageBuf::new(message.message_type, frame.slice_ref(message.payload))
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned(message: &TypedMessage<'_>) -> TypedMessageBuf {
+        TypedMessageBuf::from(*message)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn borrow(owned: &TypedMessageBuf) -> TypedMessage<'_> {
+        owned.as_message()
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::Needed;
+
+    // The guide's request: type 1, "Binary message data" (19 bytes).
+    static MESSAGE_BYTES: [u8; 24] = *b"\x00\x00\x00\x13\x01Binary message data";
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn test_parse() {
+        let (msg, len) = TypedMessage::parse(&MESSAGE_BYTES, &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(len, 24);
+        assert_eq!(msg.message_type, MessageType(1));
+        assert_eq!(msg.payload, b"Binary message data");
+    }
+
+    #[test]
+    fn test_emit() {
+        let msg = TypedMessage {
+            message_type: MessageType(1),
+            payload: b"Binary message data",
+        };
+        assert_eq!(msg.encoded_len(), MESSAGE_BYTES.len());
+        let mut out = [0u8; 24];
+        assert_eq!(msg.emit(&mut out).unwrap(), 24);
+        assert_eq!(out, MESSAGE_BYTES);
+        let mut short = [0u8; 23];
+        assert!(matches!(
+            msg.emit(&mut short),
+            Err(Error::BufferTooSmall {
+                needed: 24,
+                available: 23
+            })
+        ));
+    }
+
+    #[test]
+    fn test_truncated() {
+        for cut in 0..MESSAGE_BYTES.len() {
+            let status = TypedMessage::parse(&MESSAGE_BYTES[..cut], &limits()).unwrap();
+            let expected = if cut < HEADER_LEN {
+                HEADER_LEN - cut
+            } else {
+                MESSAGE_BYTES.len() - cut
+            };
+            assert_eq!(status, Status::Incomplete(Needed::new(expected)), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn test_impossible_len() {
+        let err = TypedMessage::parse(b"\xff\xff\xff\xff\x01", &limits()).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TooLarge {
+                len: 0xffff_ffff,
+                max: 1_048_576,
+                section: "typed/5.2"
+            }
+        ));
+        // The limit is inclusive.
+        let at_limit = 1_048_576u32.to_be_bytes();
+        let header = [at_limit[0], at_limit[1], at_limit[2], at_limit[3], 0];
+        assert_eq!(TypedMessage::parse(&header, &limits()).unwrap(), Status::Incomplete(Needed::new(1_048_576)));
+    }
+
+    #[test]
+    fn test_reference_reply_wraps() {
+        let msg = TypedMessage {
+            message_type: MessageType(255),
+            payload: b"",
+        };
+        assert_eq!(reference_reply(&msg).message_type, MessageType(0));
+    }
+}

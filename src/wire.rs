@@ -1,0 +1,210 @@
+//! The contract shared by the five format modules: parse outcomes, the
+//! serializer trait and the format trait that generic code (codecs, the
+//! command-line tool, the conformance vectors, the fuzz targets) is written
+//! against.
+
+use core::fmt;
+use core::num::NonZeroUsize;
+
+use crate::Error;
+
+/// How many more bytes a parser needs before it can decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needed {
+    /// At least this many more bytes. Supplying exactly this many either
+    /// completes the message or lets the parser name a new, larger need
+    /// (once a header is complete its length field is known).
+    Size(NonZeroUsize),
+    /// The number is not known (a text line without its `\n` yet).
+    Unknown,
+}
+
+impl Needed {
+    /// `Needed::Size(n)`, or `Unknown` when `n` is zero (which a correct
+    /// parser never asks for).
+    pub const fn new(n: usize) -> Needed {
+        match NonZeroUsize::new(n) {
+            Some(n) => Needed::Size(n),
+            None => Needed::Unknown,
+        }
+    }
+
+    /// The number of bytes, when known.
+    pub const fn size(self) -> Option<usize> {
+        match self {
+            Needed::Size(n) => Some(n.get()),
+            Needed::Unknown => None,
+        }
+    }
+}
+
+/// The outcome of a parse that did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// A whole message, and the number of input bytes it took.
+    Complete(T, usize),
+    /// The input is a valid prefix of a message; more bytes are needed.
+    /// This is not an error.
+    Incomplete(Needed),
+}
+
+impl<T> Status<T> {
+    /// The message and its encoded length, if complete.
+    pub fn complete(self) -> Option<(T, usize)> {
+        match self {
+            Status::Complete(value, len) => Some((value, len)),
+            Status::Incomplete(_) => None,
+        }
+    }
+
+    /// Whether a whole message was parsed.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, Status::Complete(..))
+    }
+
+    /// Applies `f` to a complete message.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Status<U> {
+        match self {
+            Status::Complete(value, len) => Status::Complete(f(value), len),
+            Status::Incomplete(needed) => Status::Incomplete(needed),
+        }
+    }
+}
+
+/// Converts a nom result into ours: nom's "need more input" becomes
+/// [`Needed`]; a nom error (which the fixed-layout parsers of this crate
+/// cannot produce) becomes a malformed-message error instead of a panic.
+pub(crate) type NomStep<'a, T> = Result<(&'a [u8], T), Needed>;
+
+pub(crate) fn from_nom<'a, T>(
+    result: nom::IResult<&'a [u8], T>,
+    section: &'static str,
+) -> Result<NomStep<'a, T>, Error> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(nom::Err::Incomplete(nom::Needed::Size(n))) => Ok(Err(Needed::Size(n))),
+        Err(nom::Err::Incomplete(nom::Needed::Unknown)) => Ok(Err(Needed::Unknown)),
+        Err(nom::Err::Error(_) | nom::Err::Failure(_)) => Err(Error::Malformed {
+            reason: "unparseable bytes",
+            offset: 0,
+            section,
+        }),
+    }
+}
+
+/// A message that can be serialized.
+///
+/// `encoded_len()` is exactly the number of bytes `emit` and `encode`
+/// write, and serializers refuse, with a typed error, anything the format
+/// cannot carry: they never truncate.
+pub trait Encode {
+    /// The number of bytes the encoded message takes.
+    fn encoded_len(&self) -> usize;
+
+    /// Checks that the format can carry this message.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] or [`Error::InvalidField`] naming what does not fit.
+    fn check(&self) -> Result<(), Error>;
+
+    /// Writes the message at the start of `out` and returns its length.
+    ///
+    /// # Errors
+    /// What [`check`](Encode::check) reports, or [`Error::BufferTooSmall`]
+    /// when `out` is shorter than [`encoded_len`](Encode::encoded_len).
+    fn emit(&self, out: &mut [u8]) -> Result<usize, Error>;
+
+    /// Appends the message to `buf`, reserving once.
+    ///
+    /// # Errors
+    /// What [`check`](Encode::check) reports; nothing is written then.
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        self.check()?;
+        let len = self.encoded_len();
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        match self.emit(&mut buf[start..]) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                buf.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// The encoded message in a new buffer of exactly the right size.
+    ///
+    /// # Errors
+    /// What [`check`](Encode::check) reports.
+    #[cfg(feature = "alloc")]
+    fn to_bytes(&self) -> Result<bytes::BytesMut, Error> {
+        let mut buf = bytes::BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// `Some(need)` when `input` is shorter than `len` bytes.
+pub(crate) fn short_by(input: &[u8], len: usize) -> Option<Needed> {
+    (input.len() < len).then(|| Needed::new(len - input.len()))
+}
+
+/// Checks `out` is long enough for `len` bytes.
+pub(crate) fn check_room(out: &[u8], len: usize) -> Result<(), Error> {
+    if out.len() < len {
+        return Err(Error::BufferTooSmall {
+            needed: len,
+            available: out.len(),
+        });
+    }
+    Ok(())
+}
+
+/// One of the wire formats, for code that is generic over them.
+///
+/// Implemented by the marker types [`Typed`](crate::typed::Typed),
+/// [`Magic`](crate::magic::Magic), [`LengthFramed`](crate::frame::LengthFramed),
+/// [`Mux`](crate::mux::Mux), [`RequestLine`](crate::reqres::RequestLine) and
+/// [`ResponseLine`](crate::reqres::ResponseLine).
+pub trait WireFormat {
+    /// The format's name on the command line and in the vectors: `typed`,
+    /// `magic`, `frame`, `mux`, `request` or `response`.
+    const NAME: &'static str;
+
+    /// What a receiver enforces (maximum lengths).
+    type Limits: Clone + Default + fmt::Debug + Send + Sync + 'static;
+
+    /// A parsed message borrowing from the input.
+    type Message<'a>: Encode + fmt::Debug + PartialEq + Copy;
+
+    /// The owned form, with payloads as [`bytes::Bytes`].
+    #[cfg(feature = "alloc")]
+    type Owned: Encode + fmt::Debug + PartialEq + Clone + Send + Sync + 'static;
+
+    /// Parses one message from the front of `input`.
+    ///
+    /// # Errors
+    /// A typed error naming what is wrong; see the module of each format.
+    fn parse<'a>(input: &'a [u8], limits: &Self::Limits) -> Result<Status<Self::Message<'a>>, Error>;
+
+    /// The owned form of `message`, whose slices must lie inside `frame`:
+    /// the payload is shared with `frame`, not copied.
+    #[cfg(feature = "alloc")]
+    fn to_owned_in(message: &Self::Message<'_>, frame: &bytes::Bytes) -> Self::Owned;
+
+    /// The owned form of `message`, copying its payload.
+    #[cfg(feature = "alloc")]
+    fn to_owned(message: &Self::Message<'_>) -> Self::Owned;
+
+    /// A borrowed view of an owned message.
+    #[cfg(feature = "alloc")]
+    fn borrow(owned: &Self::Owned) -> Self::Message<'_>;
+}
+
+/// `arbitrary` support for `Bytes` fields.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn arbitrary_bytes(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<bytes::Bytes> {
+    let v: alloc::vec::Vec<u8> = arbitrary::Arbitrary::arbitrary(u)?;
+    Ok(bytes::Bytes::from(v))
+}
