@@ -164,3 +164,84 @@ impl<F: WireFormat> Encoder<F::Owned> for WireCodec<F> {
         item.encode(dst)
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::typed::{MessageType, TypedMessageBuf};
+
+    fn typed(t: u8, payload: &'static [u8]) -> TypedMessageBuf {
+        TypedMessageBuf::new(MessageType(t), payload)
+    }
+
+    fn stream_of(messages: &[TypedMessageBuf]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        for m in messages {
+            m.encode(&mut out).unwrap();
+        }
+        out.to_vec()
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let messages = [typed(1, b"first"), typed(2, b""), typed(255, b"third!")];
+        let wire = stream_of(&messages);
+        let mut codec = TypedCodec::default();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for byte in wire {
+            buf.extend_from_slice(&[byte]);
+            while let Some(m) = codec.decode(&mut buf).unwrap() {
+                out.push(m);
+            }
+        }
+        assert_eq!(out, messages);
+        assert!(buf.is_empty());
+        assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn two_frames_in_one_buffer_share_its_memory() {
+        let wire = stream_of(&[typed(1, b"abc"), typed(2, b"defg")]);
+        let mut buf = BytesMut::from(&wire[..]);
+        let base = buf.as_ptr() as usize;
+        let mut codec = TypedCodec::default();
+        let a = codec.decode(&mut buf).unwrap().unwrap();
+        let b = codec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!((a.payload.as_ref(), b.payload.as_ref()), (&b"abc"[..], &b"defg"[..]));
+        // Zero-copy: payloads point into the original read buffer.
+        assert_eq!(a.payload.as_ptr() as usize, base + 5);
+        assert_eq!(b.payload.as_ptr() as usize, base + 8 + 5);
+    }
+
+    #[test]
+    fn oversized_header_fails_before_reserving() {
+        let mut codec = TypedCodec::new(crate::typed::Limits { max_payload_len: 16 });
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x11\x01"[..]);
+        let capacity = buf.capacity();
+        let err = codec.decode(&mut buf).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { len: 17, max: 16, .. }), "{err:?}");
+        assert_eq!(buf.capacity(), capacity);
+    }
+
+    #[test]
+    fn partial_frame_reserves_what_is_missing() {
+        let mut codec = TypedCodec::default();
+        let mut buf = BytesMut::from(&b"\x00\x01\x00\x00\x01"[..]); // 65,536-byte payload
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() >= 5 + 65_536);
+        assert!(buf.capacity() < 2 * (5 + 65_536));
+    }
+
+    #[test]
+    fn end_of_stream_inside_a_message_is_an_error() {
+        let mut codec = TypedCodec::default();
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x04\x01ab"[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        let err = codec.decode_eof(&mut buf).unwrap_err();
+        assert!(
+            matches!(err, Error::Incomplete { needed: Some(2), section: "typed/5.1" }),
+            "{err:?}"
+        );
+    }
+}
