@@ -136,7 +136,7 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
 
 /// Parses the one whole message in `frame` and returns it sharing `frame`'s
 /// memory.
-fn owned_in<F: WireFormat>(frame: &Bytes, limits: &F::Limits) -> Result<F::Owned, Error> {
+pub(crate) fn owned_in<F: WireFormat>(frame: &Bytes, limits: &F::Limits) -> Result<F::Owned, Error> {
     match F::parse(frame, limits)? {
         Status::Complete(message, _) => Ok(F::to_owned_in(&message, frame)),
         // The same bytes parsed as complete a moment ago.

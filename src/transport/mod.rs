@@ -7,7 +7,9 @@
 //! - [`server`]: accept loop, connection limit, timeouts, socket options and
 //!   graceful shutdown, shared by the reference servers.
 //! - [`reference`]: the reference server of every format.
+//! - [`udp`]: one message per datagram, and a UDP reference server.
 
 pub mod codec;
 pub mod server;
 pub mod reference;
+pub mod udp;
