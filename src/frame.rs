@@ -258,6 +258,7 @@ pub struct LengthFramed;
 
 impl WireFormat for LengthFramed {
     const NAME: &'static str = "frame";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = Frame<'a>;
     #[cfg(feature = "alloc")]

@@ -339,6 +339,7 @@ pub struct Magic;
 
 impl WireFormat for Magic {
     const NAME: &'static str = "magic";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = Packet<'a>;
     #[cfg(feature = "alloc")]

@@ -328,6 +328,7 @@ pub struct Mux;
 
 impl WireFormat for Mux {
     const NAME: &'static str = "mux";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;
     #[cfg(feature = "alloc")]
