@@ -31,7 +31,7 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::wire::{Encode, Needed, Status, WireFormat};
-use crate::{typed, Error};
+use crate::{frame, magic, mux, typed, Error};
 
 /// A [`Decoder`] and [`Encoder`] for the wire format `F`.
 pub struct WireCodec<F: WireFormat> {
@@ -46,6 +46,12 @@ pub struct WireCodec<F: WireFormat> {
 
 /// Codec for the typed binary message.
 pub type TypedCodec = WireCodec<typed::Typed>;
+/// Codec for the magic header packet.
+pub type MagicCodec = WireCodec<magic::Magic>;
+/// Codec for the length frame.
+pub type FrameCodec = WireCodec<frame::LengthFramed>;
+/// Codec for mux frames.
+pub type MuxCodec = WireCodec<mux::Mux>;
 
 impl<F: WireFormat> WireCodec<F> {
     /// A codec enforcing `limits`.

@@ -7,9 +7,11 @@
 //! - [`server`]: accept loop, connection limit, timeouts, socket options and
 //!   graceful shutdown, shared by the reference servers.
 //! - [`reference`]: the reference server of every format.
+//! - [`mux_session`]: many logical channels over one connection.
 //! - [`udp`]: one message per datagram, and a UDP reference server.
 
 pub mod codec;
 pub mod server;
 pub mod reference;
 pub mod udp;
+pub mod mux_session;

@@ -285,7 +285,7 @@ fn register(
     }
 }
 
-async fn read_loop<R: AsyncRead>(
+async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FramedRead<R, MuxCodec>,
     shared: Arc<Shared>,
     writer: mpsc::Sender<MuxFrameBuf>,
@@ -349,7 +349,7 @@ async fn read_loop<R: AsyncRead>(
 }
 
 async fn write_loop<W: AsyncWrite>(
-    mut write: W,
+    write: W,
     mut frames: mpsc::Receiver<MuxFrameBuf>,
     shared: Arc<Shared>,
 ) {

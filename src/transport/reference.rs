@@ -20,6 +20,9 @@
 //! # Ok(()) }
 //! ```
 
+use crate::frame::{self, FrameBuf, LengthFramed};
+use crate::magic::{self, Magic, PacketBuf};
+use crate::mux::{self, Mux, MuxFrameBuf};
 use crate::transport::server::{Server, ServerOptions};
 use crate::typed::{self, Typed, TypedMessageBuf};
 use crate::wire::WireFormat;
@@ -36,4 +39,42 @@ pub fn typed(limits: typed::Limits, options: ServerOptions) -> Server<Typed, Typ
 fn typed_reply(request: TypedMessageBuf) -> Vec<TypedMessageBuf> {
     let reply = typed::reference_reply(&request.as_message());
     vec![TypedMessageBuf::new(reply.message_type, request.payload)]
+}
+
+/// The magic-packet reference server: each packet answered with the same
+/// payload and type + 1 (spec magic §6).
+pub fn magic(limits: magic::Limits, options: ServerOptions) -> Server<Magic, Magic, ReplyFn<Magic, Magic>> {
+    Server::new(limits, options, magic_reply)
+}
+
+fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
+    let reply = magic::reference_reply(&request.as_packet());
+    vec![PacketBuf {
+        version: reply.version,
+        packet_type: reply.packet_type,
+        payload: request.payload,
+    }]
+}
+
+/// The length-frame reference server: each frame answered with its ASCII
+/// letters upper-cased (spec frame §6).
+pub fn frame(
+    limits: frame::Limits,
+    options: ServerOptions,
+) -> Server<LengthFramed, LengthFramed, ReplyFn<LengthFramed, LengthFramed>> {
+    Server::new(limits, options, frame_reply)
+}
+
+fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
+    vec![frame::reference_reply(&request.as_frame())]
+}
+
+/// The mux reference server: channel N's payload echoed on channel N after
+/// `Echo N: ` (spec mux §6).
+pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, ReplyFn<Mux, Mux>> {
+    Server::new(limits, options, mux_reply)
+}
+
+fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
+    mux::reference_reply(&request.as_frame())
 }

@@ -229,7 +229,7 @@ impl Client {
     }
 }
 
-async fn read_loop<R: AsyncRead>(mut responses: FramedRead<R, ResponseCodec>, shared: Arc<Shared>) {
+async fn read_loop<R: AsyncRead + Unpin>(mut responses: FramedRead<R, ResponseCodec>, shared: Arc<Shared>) {
     let reason = loop {
         let response = match responses.next().await {
             None => break "connection closed by peer",
