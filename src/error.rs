@@ -251,7 +251,9 @@ impl fmt::Display for Error {
             Error::Incomplete {
                 needed: Some(n), ..
             } => write!(f, "input ended inside a message ({n} more bytes needed)")?,
-            Error::Incomplete { needed: None, .. } => f.write_str("input ended inside a message")?,
+            Error::Incomplete { needed: None, .. } => {
+                f.write_str("input ended inside a message")?
+            }
             Error::TooLarge { len, max, .. } => {
                 write!(f, "length {len} exceeds the maximum of {max}")?
             }
@@ -272,9 +274,10 @@ impl fmt::Display for Error {
             Error::InvalidField { field, reason, .. } => {
                 write!(f, "field `{field}` cannot be encoded: {reason}")?
             }
-            Error::BufferTooSmall { needed, available } => {
-                write!(f, "output buffer of {available} bytes is too small for {needed}")?
-            }
+            Error::BufferTooSmall { needed, available } => write!(
+                f,
+                "output buffer of {available} bytes is too small for {needed}"
+            )?,
             #[cfg(feature = "std")]
             Error::Io(e) => write!(f, "i/o error: {e}")?,
             Error::Timeout { what } => write!(f, "{what} timed out")?,

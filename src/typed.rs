@@ -357,7 +357,11 @@ mod test {
             } else {
                 MESSAGE_BYTES.len() - cut
             };
-            assert_eq!(status, Status::Incomplete(Needed::new(expected)), "cut at {cut}");
+            assert_eq!(
+                status,
+                Status::Incomplete(Needed::new(expected)),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -375,7 +379,10 @@ mod test {
         // The limit is inclusive.
         let at_limit = 1_048_576u32.to_be_bytes();
         let header = [at_limit[0], at_limit[1], at_limit[2], at_limit[3], 0];
-        assert_eq!(TypedMessage::parse(&header, &limits()).unwrap(), Status::Incomplete(Needed::new(1_048_576)));
+        assert_eq!(
+            TypedMessage::parse(&header, &limits()).unwrap(),
+            Status::Incomplete(Needed::new(1_048_576))
+        );
     }
 
     #[test]

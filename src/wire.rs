@@ -189,7 +189,10 @@ pub trait WireFormat {
     ///
     /// # Errors
     /// A typed error naming what is wrong; see the module of each format.
-    fn parse<'a>(input: &'a [u8], limits: &Self::Limits) -> Result<Status<Self::Message<'a>>, Error>;
+    fn parse<'a>(
+        input: &'a [u8],
+        limits: &Self::Limits,
+    ) -> Result<Status<Self::Message<'a>>, Error>;
 
     /// Like [`parse`](WireFormat::parse), told that the first `scanned`
     /// bytes of `input` were seen before and held no message end, so a
@@ -222,7 +225,9 @@ pub trait WireFormat {
 
 /// `arbitrary` support for `Bytes` fields.
 #[cfg(feature = "arbitrary")]
-pub(crate) fn arbitrary_bytes(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<bytes::Bytes> {
+pub(crate) fn arbitrary_bytes(
+    u: &mut arbitrary::Unstructured<'_>,
+) -> arbitrary::Result<bytes::Bytes> {
     let v: alloc::vec::Vec<u8> = arbitrary::Arbitrary::arbitrary(u)?;
     Ok(bytes::Bytes::from(v))
 }

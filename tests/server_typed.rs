@@ -21,7 +21,11 @@ fn msg(t: u8, payload: &str) -> TypedMessageBuf {
 
 #[tokio::test]
 async fn many_messages_many_connections() {
-    let server = start(reference::typed(Default::default(), ServerOptions::default())).await;
+    let server = start(reference::typed(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
     let mut clients = Vec::new();
     for c in 0..8u8 {
         let addr = server.local_addr;
@@ -47,7 +51,11 @@ async fn many_messages_many_connections() {
 
 #[tokio::test]
 async fn split_and_coalesced_writes() {
-    let server = start(reference::typed(Default::default(), ServerOptions::default())).await;
+    let server = start(reference::typed(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
     let mut stream = TcpStream::connect(server.local_addr).await.unwrap();
     // Three messages in one write, the first type 255 (wraps to 0).
     let mut wire = Vec::new();
@@ -64,7 +72,9 @@ async fn split_and_coalesced_writes() {
     }
     stream.shutdown().await.unwrap();
     let mut replies = Vec::new();
-    bounded("read replies", stream.read_to_end(&mut replies)).await.unwrap();
+    bounded("read replies", stream.read_to_end(&mut replies))
+        .await
+        .unwrap();
     let mut expected = Vec::new();
     for (t, p) in [(0u8, "a"), (2, ""), (8, "third"), (10, "slowly")] {
         expected.extend_from_slice(&msg(t, p).to_bytes().unwrap());
@@ -75,7 +85,9 @@ async fn split_and_coalesced_writes() {
 
 #[tokio::test]
 async fn over_limit_header_closes_only_that_connection() {
-    let limits = typed::Limits { max_payload_len: 1024 };
+    let limits = typed::Limits {
+        max_payload_len: 1024,
+    };
     let server = start(reference::typed(limits, ServerOptions::default())).await;
     let good = TcpStream::connect(server.local_addr).await.unwrap();
     let mut good = Framed::new(good, TypedCodec::default());
@@ -83,7 +95,9 @@ async fn over_limit_header_closes_only_that_connection() {
     // A header claiming 4 GiB: closed at once, nothing reserved, no reply.
     bad.write_all(b"\xff\xff\xff\xff\x01").await.unwrap();
     let mut rest = Vec::new();
-    let n = bounded("bad close", bad.read_to_end(&mut rest)).await.unwrap_or(0);
+    let n = bounded("bad close", bad.read_to_end(&mut rest))
+        .await
+        .unwrap_or(0);
     assert_eq!(n, 0, "no reply to a bad header");
     good.send(msg(3, "still here")).await.unwrap();
     let reply = bounded("good reply", good.next()).await.unwrap().unwrap();
@@ -105,18 +119,33 @@ async fn client_codec_reports_truncated_stream() {
     let mut framed = Framed::new(stream, TypedCodec::default());
     let err = bounded("read", framed.next()).await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incomplete);
-    assert!(matches!(err, wireforms::Error::Incomplete { needed: Some(7), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            wireforms::Error::Incomplete {
+                needed: Some(7),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     peer.await.unwrap();
 }
 
 #[tokio::test]
 async fn graceful_shutdown_answers_in_flight_and_refuses_new() {
-    let server = start(reference::typed(Default::default(), ServerOptions::default())).await;
+    let server = start(reference::typed(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
     let addr = server.local_addr;
     let mut streams = Vec::new();
     for i in 0..20u8 {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(&msg(i, "in flight").to_bytes().unwrap()).await.unwrap();
+        s.write_all(&msg(i, "in flight").to_bytes().unwrap())
+            .await
+            .unwrap();
         streams.push(s);
     }
     // Let the server read them before shutdown starts.
@@ -127,7 +156,10 @@ async fn graceful_shutdown_answers_in_flight_and_refuses_new() {
     for (i, mut s) in streams.into_iter().enumerate() {
         let mut reply = Vec::new();
         bounded("reply", s.read_to_end(&mut reply)).await.unwrap();
-        assert_eq!(reply, msg(i as u8 + 1, "in flight").to_bytes().unwrap().to_vec());
+        assert_eq!(
+            reply,
+            msg(i as u8 + 1, "in flight").to_bytes().unwrap().to_vec()
+        );
     }
     let stats = bounded("shutdown", done).await.unwrap().unwrap();
     assert_eq!(stats.messages, 20);
@@ -156,8 +188,14 @@ async fn connections_beyond_the_limit_are_refused() {
     let options = ServerOptions::default().max_connections(2);
     let server = start(reference::typed(Default::default(), options)).await;
     let addr = server.local_addr;
-    let mut a = Framed::new(TcpStream::connect(addr).await.unwrap(), TypedCodec::default());
-    let mut b = Framed::new(TcpStream::connect(addr).await.unwrap(), TypedCodec::default());
+    let mut a = Framed::new(
+        TcpStream::connect(addr).await.unwrap(),
+        TypedCodec::default(),
+    );
+    let mut b = Framed::new(
+        TcpStream::connect(addr).await.unwrap(),
+        TypedCodec::default(),
+    );
     a.send(msg(1, "a")).await.unwrap();
     b.send(msg(1, "b")).await.unwrap();
     assert!(bounded("a", a.next()).await.unwrap().is_ok());
@@ -171,7 +209,10 @@ async fn connections_beyond_the_limit_are_refused() {
     // Once one goes away, a new connection is served again.
     drop(a);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut d = Framed::new(TcpStream::connect(addr).await.unwrap(), TypedCodec::default());
+    let mut d = Framed::new(
+        TcpStream::connect(addr).await.unwrap(),
+        TypedCodec::default(),
+    );
     d.send(msg(5, "d")).await.unwrap();
     assert_eq!(bounded("d", d.next()).await.unwrap().unwrap(), msg(6, "d"));
     drop((b, d));

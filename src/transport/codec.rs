@@ -142,7 +142,10 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
 
 /// Parses the one whole message in `frame` and returns it sharing `frame`'s
 /// memory.
-pub(crate) fn owned_in<F: WireFormat>(frame: &Bytes, limits: &F::Limits) -> Result<F::Owned, Error> {
+pub(crate) fn owned_in<F: WireFormat>(
+    frame: &Bytes,
+    limits: &F::Limits,
+) -> Result<F::Owned, Error> {
     match F::parse(frame, limits)? {
         Status::Complete(message, _) => Ok(F::to_owned_in(&message, frame)),
         // The same bytes parsed as complete a moment ago.
@@ -214,7 +217,10 @@ mod test {
         let mut codec = TypedCodec::default();
         let a = codec.decode(&mut buf).unwrap().unwrap();
         let b = codec.decode(&mut buf).unwrap().unwrap();
-        assert_eq!((a.payload.as_ref(), b.payload.as_ref()), (&b"abc"[..], &b"defg"[..]));
+        assert_eq!(
+            (a.payload.as_ref(), b.payload.as_ref()),
+            (&b"abc"[..], &b"defg"[..])
+        );
         // Zero-copy: payloads point into the original read buffer.
         assert_eq!(a.payload.as_ptr() as usize, base + 5);
         assert_eq!(b.payload.as_ptr() as usize, base + 8 + 5);
@@ -222,11 +228,23 @@ mod test {
 
     #[test]
     fn oversized_header_fails_before_reserving() {
-        let mut codec = TypedCodec::new(crate::typed::Limits { max_payload_len: 16 });
+        let mut codec = TypedCodec::new(crate::typed::Limits {
+            max_payload_len: 16,
+        });
         let mut buf = BytesMut::from(&b"\x00\x00\x00\x11\x01"[..]);
         let capacity = buf.capacity();
         let err = codec.decode(&mut buf).unwrap_err();
-        assert!(matches!(err, Error::TooLarge { len: 17, max: 16, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::TooLarge {
+                    len: 17,
+                    max: 16,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(buf.capacity(), capacity);
     }
 
@@ -246,7 +264,13 @@ mod test {
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
         let err = codec.decode_eof(&mut buf).unwrap_err();
         assert!(
-            matches!(err, Error::Incomplete { needed: Some(2), section: "typed/5.1" }),
+            matches!(
+                err,
+                Error::Incomplete {
+                    needed: Some(2),
+                    section: "typed/5.1"
+                }
+            ),
             "{err:?}"
         );
     }

@@ -11,7 +11,7 @@
 //! - [`udp`]: one message per datagram, and a UDP reference server.
 
 pub mod codec;
-pub mod server;
-pub mod reference;
-pub mod udp;
 pub mod mux_session;
+pub mod reference;
+pub mod server;
+pub mod udp;

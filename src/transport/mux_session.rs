@@ -207,7 +207,9 @@ impl MuxSession {
         tokio::spawn(read_loop(
             FramedRead::new(read, MuxCodec::new(config.limits)),
             shared.clone(),
-            writer_tx.clone(),
+            // Weak: the writer stops (and the connection closes) once the
+            // session handle and every channel are gone.
+            writer_tx.downgrade(),
             accept_tx,
         ));
         tokio::spawn(write_loop(write, writer_rx, shared.clone()));
@@ -288,7 +290,7 @@ fn register(
 async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FramedRead<R, MuxCodec>,
     shared: Arc<Shared>,
-    writer: mpsc::Sender<MuxFrameBuf>,
+    writer: mpsc::WeakSender<MuxFrameBuf>,
     accept: mpsc::Sender<MuxChannel>,
 ) {
     let reason = loop {
@@ -310,18 +312,22 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 None if state.open.len() >= shared.config.max_channels => None,
                 // A full backlog refuses the new channel (and its frame).
                 None if accept.capacity() == 0 => None,
-                None => {
-                    let channel = register(&mut state, frame.channel, &shared, &writer);
-                    let tx = state.open.get(&id).cloned();
-                    match accept.try_send(channel) {
-                        Ok(()) => tx,
-                        Err(e) => {
-                            // Only when the session handle is gone.
-                            refused = Some(e);
-                            None
+                None => match writer.upgrade() {
+                    // Nobody can send any more: the session is going away.
+                    None => None,
+                    Some(writer) => {
+                        let channel = register(&mut state, frame.channel, &shared, &writer);
+                        let tx = state.open.get(&id).cloned();
+                        match accept.try_send(channel) {
+                            Ok(()) => tx,
+                            Err(e) => {
+                                // Only when the session handle is gone.
+                                refused = Some(e);
+                                None
+                            }
                         }
                     }
-                }
+                },
             }
         };
         // Dropped outside the lock: a channel's `Drop` takes it.
@@ -332,7 +338,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
             Some(tx) => tx.send(Ok(frame.payload)).await.is_ok(),
             None => false,
         };
-        let counter = if delivered { &shared.delivered } else { &shared.discarded };
+        let counter = if delivered {
+            &shared.delivered
+        } else {
+            &shared.discarded
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     };
     let failed = reason != "connection closed by peer";
@@ -395,7 +405,9 @@ pub struct MuxChannel {
 
 impl std::fmt::Debug for MuxChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MuxChannel").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("MuxChannel")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

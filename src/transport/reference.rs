@@ -32,7 +32,10 @@ pub type ReplyFn<In, Out> = fn(<In as WireFormat>::Owned) -> Vec<<Out as WireFor
 
 /// The typed-message reference server: each message answered with the same
 /// payload and type + 1 (spec typed §6).
-pub fn typed(limits: typed::Limits, options: ServerOptions) -> Server<Typed, Typed, ReplyFn<Typed, Typed>> {
+pub fn typed(
+    limits: typed::Limits,
+    options: ServerOptions,
+) -> Server<Typed, Typed, ReplyFn<Typed, Typed>> {
     Server::new(limits, options, typed_reply)
 }
 
@@ -43,7 +46,10 @@ fn typed_reply(request: TypedMessageBuf) -> Vec<TypedMessageBuf> {
 
 /// The magic-packet reference server: each packet answered with the same
 /// payload and type + 1 (spec magic §6).
-pub fn magic(limits: magic::Limits, options: ServerOptions) -> Server<Magic, Magic, ReplyFn<Magic, Magic>> {
+pub fn magic(
+    limits: magic::Limits,
+    options: ServerOptions,
+) -> Server<Magic, Magic, ReplyFn<Magic, Magic>> {
     Server::new(limits, options, magic_reply)
 }
 

@@ -61,7 +61,10 @@ impl<F: WireFormat> std::fmt::Debug for DatagramCodec<F> {
 ///
 /// # Errors
 /// The parser's error, [`Error::TrailingBytes`] or [`Error::Incomplete`].
-pub fn parse_datagram<F: WireFormat>(datagram: Bytes, limits: &F::Limits) -> Result<F::Owned, Error> {
+pub fn parse_datagram<F: WireFormat>(
+    datagram: Bytes,
+    limits: &F::Limits,
+) -> Result<F::Owned, Error> {
     let datagram = if is_text::<F>() && !datagram.ends_with(b"\n") {
         // The text formats may leave out the last line ending in a datagram.
         let mut terminated = BytesMut::with_capacity(datagram.len() + 1);

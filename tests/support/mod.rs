@@ -14,7 +14,9 @@ pub const BOUND: Duration = Duration::from_secs(10);
 
 /// Binds an ephemeral loopback port.
 pub async fn listener() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     (listener, addr)
 }

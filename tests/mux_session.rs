@@ -1,0 +1,180 @@
+//! The mux session: channels, splitting, slow-reader policy, failure.
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use wireforms::mux::{ChannelId, MuxFrameBuf};
+use wireforms::transport::mux_session::{MuxConfig, MuxSession};
+use wireforms::{Encode, ErrorKind};
+
+use support::bounded;
+
+fn pair(config: MuxConfig) -> (MuxSession, MuxSession) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    (
+        MuxSession::new(a, config.clone()),
+        MuxSession::new(b, config),
+    )
+}
+
+#[tokio::test]
+async fn several_channels_at_once_with_large_writes() {
+    let (a, mut b) = pair(MuxConfig::default());
+    let server = tokio::spawn(async move {
+        // Echo every accepted channel's data back on it.
+        let mut echoes = Vec::new();
+        while let Some(mut ch) = b.accept().await {
+            echoes.push(tokio::spawn(async move {
+                while let Some(Ok(data)) = ch.next().await {
+                    if ch.send(data).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        for e in echoes {
+            let _ = e.await;
+        }
+    });
+    let mut tasks = Vec::new();
+    for id in [0u16, 1, 2, 65_535, 300, 301, 302, 303] {
+        let mut ch = a.open(ChannelId(id)).unwrap();
+        tasks.push(tokio::spawn(async move {
+            // 200,000 bytes: split into 4 frames, reassembled by the reader.
+            let data: Vec<u8> = (0..200_000u32).map(|i| (i as u8) ^ (id as u8)).collect();
+            ch.send(Bytes::from(data.clone())).await.unwrap();
+            let mut got = Vec::new();
+            while got.len() < data.len() {
+                let chunk = ch.next().await.unwrap().unwrap();
+                assert!(chunk.len() <= 65_535);
+                got.extend_from_slice(&chunk);
+            }
+            assert_eq!(got, data, "channel {id}");
+        }));
+    }
+    for t in tasks {
+        bounded("channel", t).await.unwrap();
+    }
+    assert!(a.stats().written >= 8 * 4);
+    drop(a);
+    bounded("server", server).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_slow_channel_applies_backpressure_without_loss() {
+    let config = MuxConfig::default().channel_queue(2);
+    let (a, mut b) = pair(config);
+    let mut slow = a.open(ChannelId(1)).unwrap();
+    let mut fast = a.open(ChannelId(2)).unwrap();
+    // Accept both on b, then send 20 frames on slow and 1 on fast.
+    let mut b_slow_tx = None;
+    let mut b_fast_tx = None;
+    slow.send(Bytes::from_static(b"hello")).await.unwrap();
+    fast.send(Bytes::from_static(b"hello")).await.unwrap();
+    for _ in 0..2 {
+        let ch = bounded("accept", b.accept()).await.unwrap();
+        match ch.id().0 {
+            1 => b_slow_tx = Some(ch),
+            _ => b_fast_tx = Some(ch),
+        }
+    }
+    let mut b_slow = b_slow_tx.unwrap();
+    let mut b_fast = b_fast_tx.unwrap();
+    assert_eq!(
+        &bounded("fast hello", b_fast.next()).await.unwrap().unwrap()[..],
+        b"hello"
+    );
+    for i in 0..20u8 {
+        b_slow.send(Bytes::from(vec![i; 10])).await.unwrap();
+    }
+    b_fast
+        .send(Bytes::from_static(b"behind the queue"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The slow channel's queue is full, so the session stopped reading: the
+    // fast channel's frame, written after, is not delivered yet (the policy
+    // is connection-wide backpressure, spec mux §10).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), fast.next())
+            .await
+            .is_err()
+    );
+    // Reading the slow channel releases everything, in order, nothing lost.
+    for i in 0..20u8 {
+        let got = bounded("slow frame", slow.next()).await.unwrap().unwrap();
+        assert_eq!(&got[..], &[i; 10][..]);
+    }
+    let got = bounded("fast after", fast.next()).await.unwrap().unwrap();
+    assert_eq!(&got[..], b"behind the queue");
+    assert_eq!(a.stats().discarded, 0);
+}
+
+#[tokio::test]
+async fn connection_loss_is_seen_by_every_channel() {
+    let (a_io, b_io) = tokio::io::duplex(64 * 1024);
+    let a = MuxSession::new(a_io, MuxConfig::default());
+    let mut channels: Vec<_> = (1..=5).map(|id| a.open(ChannelId(id)).unwrap()).collect();
+    // The peer writes a frame header that promises more than it sends, then dies.
+    let mut b_io = b_io;
+    b_io.write_all(b"\x00\x01\x00\x10abc").await.unwrap();
+    drop(b_io);
+    for ch in &mut channels {
+        let item = bounded("failure", ch.next()).await;
+        let err = item.expect("an error item").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed);
+        assert!(bounded("end", ch.next()).await.is_none());
+    }
+    // Sending now fails too, and so does opening.
+    let err = channels[0].send(Bytes::from_static(b"x")).await;
+    assert!(err.is_err() || channels[0].flush().await.is_err() || a.open(ChannelId(9)).is_err());
+    assert!(a.open(ChannelId(9)).is_err());
+}
+
+#[tokio::test]
+async fn dropped_channel_frames_are_discarded_and_the_id_released() {
+    let (a, mut b) = pair(MuxConfig::default());
+    let mut ch = a.open(ChannelId(4)).unwrap();
+    ch.send(Bytes::from_static(b"one")).await.unwrap();
+    let b4 = bounded("accept", b.accept()).await.unwrap();
+    drop(b4);
+    ch.send(Bytes::from_static(b"two")).await.unwrap();
+    ch.send(Bytes::from_static(b"three")).await.unwrap();
+    let mut probe = a.open(ChannelId(5)).unwrap();
+    probe.send(Bytes::from_static(b"probe")).await.unwrap();
+    let mut b5 = bounded("accept 5", b.accept()).await.unwrap();
+    assert_eq!(&b5.next().await.unwrap().unwrap()[..], b"probe");
+    // "two" and "three" arrived before "probe": both discarded, counted.
+    assert_eq!(b.stats().discarded, 2);
+    // The id can be opened again by the application.
+    let mut again = b.open(ChannelId(4)).unwrap();
+    ch.send(Bytes::from_static(b"four")).await.unwrap();
+    assert_eq!(
+        &bounded("reopened", again.next()).await.unwrap().unwrap()[..],
+        b"four"
+    );
+}
+
+#[tokio::test]
+async fn a_peer_opening_thousands_of_channels_is_bounded() {
+    let config = MuxConfig::default().max_channels(16).accept_backlog(8);
+    let (a_io, mut b_io) = tokio::io::duplex(1 << 20);
+    let mut a = MuxSession::new(a_io, config);
+    let mut wire = Vec::new();
+    for id in 0..5000u16 {
+        wire.extend_from_slice(&MuxFrameBuf::new(ChannelId(id), "x").to_bytes().unwrap());
+    }
+    b_io.write_all(&wire).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = a.stats();
+    assert_eq!(stats.delivered + stats.discarded, 5000);
+    assert_eq!(stats.delivered, 8, "only the backlog's worth were accepted");
+    assert!(a.open_channels() <= 16);
+    // Accepted channels work.
+    let mut first = bounded("accept", a.accept()).await.unwrap();
+    assert_eq!(first.id(), ChannelId(0));
+    assert_eq!(&first.next().await.unwrap().unwrap()[..], b"x");
+}
