@@ -223,3 +223,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The fuzz targets' input: any generated message either encodes and
+    /// parses back, or is refused as a field the format cannot carry.
+    #[test]
+    fn arbitrary_messages_encode_or_are_refused(seed in proptest::collection::vec(any::<u8>(), 0..64)) {
+        use arbitrary::{Arbitrary, Unstructured};
+        let Ok(req) = RequestBuf::arbitrary(&mut Unstructured::new(&seed)) else {
+            return Ok(());
+        };
+        match req.to_bytes() {
+            Ok(line) => {
+                let parsed = Request::parse(&line, &Limits::default()).unwrap();
+                prop_assert_eq!(parsed, Status::Complete(req.as_request(), line.len()));
+            }
+            Err(e) => prop_assert_eq!(e.kind(), ErrorKind::InvalidField),
+        }
+    }
+}
