@@ -41,8 +41,12 @@
 //! meant to send, and the reply would no longer describe the request.
 //!
 //! # Errors and the parsing contract
-//! Parsing never panics and reads nothing past the first `LF`. A line
-//! without its `LF` yet is [`Status::Incomplete`] with [`Needed::Unknown`].
+//! Parsing never panics, reads nothing past the first `LF` and takes time
+//! linear in the line. A line without its `LF` yet is
+//! [`Status::Incomplete`] with [`Needed::Unknown`]; a codec that parses a
+//! growing buffer again after each read can find the line end with
+//! [`split_line`], passing how far it already looked, so that a line
+//! trickling in one byte at a time is still scanned once.
 //! Otherwise, in this order: [`Error::LineTooLong`] (§5.2),
 //! [`Error::InvalidUtf8`] (§5.4), [`Error::Malformed`] when the line has
 //! fewer than two `:` (§5.3, offset = the line's length without its ending).
@@ -52,7 +56,10 @@
 //!
 //! The serializers refuse, with [`Error::InvalidField`] (spec §4.1), an ID
 //! or command/status containing `:`, `CR` or `LF`, and args/data containing
-//! `LF` or ending with `CR`: each would parse back as a different message.
+//! `LF` or ending with `CR`. A `:` or `LF` would move the field boundaries
+//! and a final `CR` would be stripped as part of the line ending; a `CR` is
+//! kept out of the first two fields as well so that they stay single tokens
+//! (a receiver tolerates one there, as the guide's server does).
 //!
 //! ```
 //! use wireforms::reqres::{reference_reply, Limits, Request, Response};
