@@ -1,0 +1,431 @@
+//! ID request/response lines (`spec/reqres.md`).
+//!
+//! One text line per message. A request names an ID, a command and its
+//! arguments; the response repeats the ID and carries a status and data:
+//!
+//! ```text
+//! request-line  = id ":" command ":" args [CR] LF
+//! response-line = id ":" status  ":" data [CR] LF
+//!
+//! id            = *( scalar except ":" )    ; may be empty
+//! command       = *( scalar except ":" )    ; may be empty, case-sensitive
+//! status        = *( scalar except ":" )    ; "OK" from the reference server
+//! args          = *( scalar except LF )     ; may contain ":"
+//! data          = *( scalar except LF )     ; may contain ":"
+//! scalar        = any Unicode scalar value, UTF-8 encoded
+//!
+//! "1:ECHO:hello\n"  ->  "1:OK:hello\n"
+//! ```
+//!
+//! The line is split at its first two `:`; everything after the second
+//! belongs to ARGS (or DATA). One `CR` before the `LF` is stripped
+//! (spec §5.5), so `1:ECHO:hi\r\n` parses like `1:ECHO:hi\n`; such a line
+//! is accepted but not canonical: the serializers always end a line with a
+//! bare `LF`.
+//!
+//! # Limits
+//! A receiver accepts lines of at most [`Limits::max_line_len`] bytes
+//! ([`DEFAULT_MAX_LINE_LEN`], 65,536), counting the whole line *including*
+//! its `LF` and any `CR` (spec §3, §5.2). This matches the guide's Go server
+//! (`bufio.Scanner`), which refuses a line of 65,536 bytes or more before its
+//! `LF`. The parser looks for the `LF` only within the first
+//! `max_line_len` bytes, so a peer that never sends one is refused with
+//! [`Error::LineTooLong`] as soon as `max_line_len` bytes are buffered, never
+//! later.
+//!
+//! # Invalid UTF-8
+//! Every field is text. A line that is not valid UTF-8 is rejected with
+//! [`Error::InvalidUtf8`] carrying the offset of the first bad byte
+//! (spec §5.4). The guide's Go server instead replaces each bad byte with
+//! U+FFFD; we reject because silently changing bytes loses data the sender
+//! meant to send, and the reply would no longer describe the request.
+//!
+//! # Errors and the parsing contract
+//! Parsing never panics, reads nothing past the first `LF` and takes time
+//! linear in the line. A line without its `LF` yet is
+//! [`Status::Incomplete`] with [`Needed::Unknown`]; a codec that parses a
+//! growing buffer again after each read can find the line end with
+//! [`split_line`], passing how far it already looked, so that a line
+//! trickling in one byte at a time is still scanned once.
+//! Otherwise, in this order: [`Error::LineTooLong`] (§5.2),
+//! [`Error::InvalidUtf8`] (§5.4), [`Error::Malformed`] when the line has
+//! fewer than two `:` (§5.3, offset = the line's length without its ending).
+//! On a byte stream each of these ends the stream (spec §7.1): the reference
+//! server closes the connection, where the guide's server ignores a
+//! malformed line and leaves the client waiting.
+//!
+//! The serializers refuse, with [`Error::InvalidField`] (spec §4.1), an ID
+//! or command/status containing `:`, `CR` or `LF`, and args/data containing
+//! `LF` or ending with `CR`. A `:` or `LF` would move the field boundaries
+//! and a final `CR` would be stripped as part of the line ending; a `CR` is
+//! kept out of the first two fields as well so that they stay single tokens
+//! (a receiver tolerates one there, as the guide's server does).
+//!
+//! ```
+//! use wireforms::reqres::{reference_reply, Limits, Request, Response};
+//! use wireforms::{Encode, Status};
+//!
+//! let request = Request { id: "7", command: "ECHO", args: "a:b" };
+//! let line = request.to_bytes()?;
+//! assert_eq!(&line[..], b"7:ECHO:a:b\n");
+//! assert_eq!(line.len(), request.encoded_len());
+//! let parsed = Request::parse(&line, &Limits::default())?;
+//! assert_eq!(parsed, Status::Complete(request, 11));
+//!
+//! let reply = reference_reply(&request).to_bytes()?;
+//! assert_eq!(&reply[..], b"7:OK:a:b\n");
+//! let response = Response::parse(&reply, &Limits::default())?;
+//! assert_eq!(response, Status::Complete(Response { id: "7", status: "OK", data: "a:b" }, 9));
+//! # Ok::<(), wireforms::Error>(())
+//! ```
+//!
+//! With the `alloc` feature, [`RequestBuf`] and [`ResponseBuf`] own their
+//! fields as [`Text`], which shares the codec's read buffer instead of
+//! copying it, and [`reference_reply`] answers like the guide's server.
+//!
+//! [`Needed::Unknown`]: crate::Needed::Unknown
+
+use nom::bytes::complete::{tag, take_until};
+use nom::combinator::rest;
+use nom::sequence::terminated;
+use nom::Parser;
+
+use crate::wire::{check_room, Encode, Needed, Status, WireFormat};
+use crate::Error;
+
+#[cfg(feature = "alloc")]
+mod owned;
+mod reply;
+#[cfg(feature = "alloc")]
+mod text;
+
+#[cfg(feature = "alloc")]
+pub use owned::{RequestBuf, ResponseBuf};
+#[cfg(feature = "alloc")]
+pub use reply::reference_reply;
+pub use reply::{simple_uppercase, STATUS_OK, UNKNOWN_COMMAND};
+#[cfg(feature = "alloc")]
+pub use text::Text;
+
+/// Default longest line a receiver accepts, in bytes, counting its `LF` and
+/// any `CR` (spec §3). The guide's Go server refuses 65,536 bytes or more
+/// before the `LF`; this bounds what one peer can make us buffer.
+pub const DEFAULT_MAX_LINE_LEN: usize = 65_536;
+
+/// The byte that separates the fields.
+const SEPARATOR: u8 = b':';
+const LF: u8 = b'\n';
+const CR: u8 = b'\r';
+
+pub(crate) mod section {
+    pub const LINE_TOO_LONG: &str = "reqres/5.2";
+    pub const MALFORMED: &str = "reqres/5.3";
+    pub const INVALID_UTF8: &str = "reqres/5.4";
+    pub const SENDER_FIELD: &str = "reqres/4.1";
+}
+
+/// What a receiver enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line accepted, in bytes, including its `LF` and any `CR`.
+    /// Zero refuses every line.
+    pub max_line_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+        }
+    }
+}
+
+/// Finds the end of the first line of `input`.
+///
+/// Returns `Complete(line, len)`: the line without its `LF` and without
+/// one `CR` before it, and the number of bytes it takes including its
+/// ending. Bytes before `scanned` are taken to hold no `LF` (a caller that
+/// got `Incomplete` for a shorter prefix passes that prefix's length), so
+/// a codec that calls this as bytes trickle in scans each byte once.
+/// The line's content is not checked; [`Request::parse`] and
+/// [`Response::parse`] do that.
+///
+/// # Errors
+/// [`Error::LineTooLong`] when the first `limits.max_line_len` bytes hold
+/// no `LF`.
+pub fn split_line<'a>(
+    input: &'a [u8],
+    scanned: usize,
+    limits: &Limits,
+) -> Result<Status<&'a [u8]>, Error> {
+    // spec §5.2: look no further than the limit, so an endless line is
+    // refused after max_line_len bytes instead of being buffered.
+    let window = &input[..input.len().min(limits.max_line_len)];
+    let from = scanned.min(window.len());
+    match window[from..].iter().position(|&b| b == LF) {
+        Some(i) => {
+            let end = from + i;
+            let line = &input[..end];
+            let line = line.strip_suffix(&[CR]).unwrap_or(line);
+            // end < window.len() <= input.len(), so end + 1 cannot overflow.
+            Ok(Status::Complete(line, end + 1))
+        }
+        None if input.len() >= limits.max_line_len => Err(Error::LineTooLong {
+            max: limits.max_line_len,
+            section: section::LINE_TOO_LONG,
+        }),
+        None => Ok(Status::Incomplete(Needed::Unknown)),
+    }
+}
+
+/// The three fields of a line, before they are named.
+type Fields<'a> = (&'a str, &'a str, &'a str);
+
+/// The one line parser behind [`Request::parse`] and [`Response::parse`].
+fn parse_fields<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Fields<'a>>, Error> {
+    let (line, len) = match split_line(input, 0, limits)? {
+        Status::Complete(line, len) => (line, len),
+        Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+    };
+    // spec §5.4: reject, never replace, bytes that are not UTF-8.
+    let line = core::str::from_utf8(line).map_err(|e| Error::InvalidUtf8 {
+        offset: e.valid_up_to(),
+        section: section::INVALID_UTF8,
+    })?;
+    // spec §5.3: split at the first two ':'; the rest may hold more.
+    let mut fields = (
+        terminated(take_until(":"), tag(":")),
+        terminated(take_until(":"), tag(":")),
+        rest,
+    );
+    let parsed: nom::IResult<&str, Fields<'a>, nom::error::Error<&str>> = fields.parse(line);
+    match parsed {
+        Ok((_, fields)) => Ok(Status::Complete(fields, len)),
+        Err(_) => Err(Error::Malformed {
+            reason: "fewer than two ':'",
+            offset: line.len(),
+            section: section::MALFORMED,
+        }),
+    }
+}
+
+/// The names of a format's three fields, for serializer errors.
+type FieldNames = [&'static str; 3];
+
+const REQUEST_FIELDS: FieldNames = ["id", "command", "args"];
+const RESPONSE_FIELDS: FieldNames = ["id", "status", "data"];
+
+fn invalid(field: &'static str, reason: &'static str) -> Error {
+    Error::InvalidField {
+        field,
+        reason,
+        section: section::SENDER_FIELD,
+    }
+}
+
+/// spec §4.1: refuse what would parse back as a different line.
+fn check_fields(fields: Fields<'_>, names: FieldNames) -> Result<(), Error> {
+    let (first, second, last) = fields;
+    for (value, name) in [(first, names[0]), (second, names[1])] {
+        let bytes = value.as_bytes();
+        if bytes.contains(&SEPARATOR) {
+            return Err(invalid(name, "contains ':'"));
+        }
+        if bytes.contains(&CR) {
+            return Err(invalid(name, "contains a carriage return"));
+        }
+        if bytes.contains(&LF) {
+            return Err(invalid(name, "contains a line feed"));
+        }
+    }
+    if last.as_bytes().contains(&LF) {
+        return Err(invalid(names[2], "contains a line feed"));
+    }
+    // A final CR would be taken for the line ending and stripped.
+    if last.as_bytes().last() == Some(&CR) {
+        return Err(invalid(names[2], "ends with a carriage return"));
+    }
+    Ok(())
+}
+
+fn encoded_len(fields: Fields<'_>) -> usize {
+    let (first, second, last) = fields;
+    // Two separators and the LF.
+    3usize
+        .saturating_add(first.len())
+        .saturating_add(second.len())
+        .saturating_add(last.len())
+}
+
+fn emit_fields(fields: Fields<'_>, names: FieldNames, out: &mut [u8]) -> Result<usize, Error> {
+    check_fields(fields, names)?;
+    let len = encoded_len(fields);
+    check_room(out, len)?;
+    let (first, second, last) = fields;
+    let mut at = 0;
+    for piece in [
+        first.as_bytes(),
+        &[SEPARATOR],
+        second.as_bytes(),
+        &[SEPARATOR],
+        last.as_bytes(),
+        &[LF],
+    ] {
+        out[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+    Ok(len)
+}
+
+/// A request line, borrowing its fields from the input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Request<'a> {
+    /// Request ID, echoed by the response; may be empty.
+    pub id: &'a str,
+    /// Command name (`ECHO`, `UPPER`, `REVERSE` on the reference server).
+    pub command: &'a str,
+    /// Arguments: the rest of the line, `:` included.
+    pub args: &'a str,
+}
+
+impl<'a> Request<'a> {
+    /// Parses one request line from the front of `input`.
+    ///
+    /// # Errors
+    /// [`Error::LineTooLong`], [`Error::InvalidUtf8`] or
+    /// [`Error::Malformed`]; see the [module docs](self).
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Request<'a>>, Error> {
+        Ok(parse_fields(input, limits)?.map(|(id, command, args)| Request { id, command, args }))
+    }
+
+    fn fields(&self) -> Fields<'a> {
+        (self.id, self.command, self.args)
+    }
+}
+
+impl Encode for Request<'_> {
+    fn encoded_len(&self) -> usize {
+        encoded_len(self.fields())
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        check_fields(self.fields(), REQUEST_FIELDS)
+    }
+
+    fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_fields(self.fields(), REQUEST_FIELDS, out)
+    }
+}
+
+/// A response line, borrowing its fields from the input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Response<'a> {
+    /// The ID of the request this answers.
+    pub id: &'a str,
+    /// Status (always `OK` from the reference server).
+    pub status: &'a str,
+    /// Result data: the rest of the line, `:` included.
+    pub data: &'a str,
+}
+
+impl<'a> Response<'a> {
+    /// Parses one response line from the front of `input`.
+    ///
+    /// # Errors
+    /// [`Error::LineTooLong`], [`Error::InvalidUtf8`] or
+    /// [`Error::Malformed`]; see the [module docs](self).
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Response<'a>>, Error> {
+        Ok(parse_fields(input, limits)?.map(|(id, status, data)| Response { id, status, data }))
+    }
+
+    fn fields(&self) -> Fields<'a> {
+        (self.id, self.status, self.data)
+    }
+}
+
+impl Encode for Response<'_> {
+    fn encoded_len(&self) -> usize {
+        encoded_len(self.fields())
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        check_fields(self.fields(), RESPONSE_FIELDS)
+    }
+
+    fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_fields(self.fields(), RESPONSE_FIELDS, out)
+    }
+}
+
+/// [`WireFormat`] marker for request lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestLine;
+
+impl WireFormat for RequestLine {
+    const NAME: &'static str = "request";
+    type Limits = Limits;
+    type Message<'a> = Request<'a>;
+    #[cfg(feature = "alloc")]
+    type Owned = RequestBuf;
+
+    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Request<'a>>, Error> {
+        Request::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned_in(message: &Request<'_>, frame: &bytes::Bytes) -> RequestBuf {
+        RequestBuf {
+            id: Text::slice_in(frame, message.id),
+            command: Text::slice_in(frame, message.command),
+            args: Text::slice_in(frame, message.args),
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned(message: &Request<'_>) -> RequestBuf {
+        RequestBuf::from(*message)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn borrow(owned: &RequestBuf) -> Request<'_> {
+        owned.as_request()
+    }
+}
+
+/// [`WireFormat`] marker for response lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResponseLine;
+
+impl WireFormat for ResponseLine {
+    const NAME: &'static str = "response";
+    type Limits = Limits;
+    type Message<'a> = Response<'a>;
+    #[cfg(feature = "alloc")]
+    type Owned = ResponseBuf;
+
+    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Response<'a>>, Error> {
+        Response::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned_in(message: &Response<'_>, frame: &bytes::Bytes) -> ResponseBuf {
+        ResponseBuf {
+            id: Text::slice_in(frame, message.id),
+            status: Text::slice_in(frame, message.status),
+            data: Text::slice_in(frame, message.data),
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned(message: &Response<'_>) -> ResponseBuf {
+        ResponseBuf::from(*message)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn borrow(owned: &ResponseBuf) -> Response<'_> {
+        owned.as_response()
+    }
+}
+
+#[cfg(test)]
+mod test;
