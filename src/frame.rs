@@ -1,1 +1,445 @@
-//! placeholder
+//! Length frame (`spec/frame.md`).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                     Payload length (u32 BE)                   |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |  Payload (length bytes) ...
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! A 4-byte header, then exactly `length` payload bytes; frames follow each
+//! other on one stream. A receiver enforces a maximum payload length
+//! ([`DEFAULT_MAX_PAYLOAD_LEN`], 1 MiB, inclusive), checked from the header
+//! before anything is reserved (spec §3, §5.2).
+//!
+//! ```
+//! use wireforms::frame::{Frame, Limits};
+//! use wireforms::{Encode, Status};
+//!
+//! let frame = Frame { payload: b"First frame" };
+//! let bytes = frame.to_bytes()?;
+//! assert_eq!(&bytes[..], b"\x00\x00\x00\x0bFirst frame");
+//! assert_eq!(Frame::parse(&bytes, &Limits::default())?, Status::Complete(frame, 15));
+//! # Ok::<(), wireforms::Error>(())
+//! ```
+//!
+//! Parsing never panics; a short input is [`Status::Incomplete`] with the
+//! number of bytes still missing.
+
+use nom::number::streaming::be_u32;
+use nom::Parser;
+
+use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
+use crate::Error;
+
+/// Length of the header: the payload length (4).
+pub const HEADER_LEN: usize = 4;
+
+/// Default largest payload a receiver accepts, inclusive (spec §3): 1 MiB,
+/// as the guide's reader. Limits what a peer can make us reserve with one
+/// header.
+pub const DEFAULT_MAX_PAYLOAD_LEN: u32 = 1 << 20;
+
+/// Largest payload the format can carry at all: the length field is a `u32`.
+pub const MAX_PAYLOAD_LEN: u64 = u32::MAX as u64;
+
+mod field {
+    use core::ops::Range;
+    pub const LENGTH: Range<usize> = 0..4;
+}
+
+mod section {
+    pub const INCOMPLETE: &str = "frame/5.1";
+    pub const TOO_LARGE: &str = "frame/5.2";
+    pub const SENDER_LENGTH: &str = "frame/4.1";
+}
+
+/// What a receiver enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload accepted, inclusive.
+    pub max_payload_len: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
+        }
+    }
+}
+
+/// The 4-byte header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Payload length in bytes.
+    pub payload_len: u32,
+}
+
+impl FrameHeader {
+    /// Parses a header and checks its length against `limits`.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the payload length exceeds the limit.
+    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<FrameHeader>, Error> {
+        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
+            return Ok(Status::Incomplete(needed));
+        }
+        let (_, payload_len) = match from_nom(be_u32.parse(input), section::INCOMPLETE)? {
+            Ok(v) => v,
+            Err(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        // spec §5.2: the length is checked before any payload is awaited or reserved.
+        if payload_len > limits.max_payload_len {
+            return Err(Error::TooLarge {
+                len: u64::from(payload_len),
+                max: u64::from(limits.max_payload_len),
+                section: section::TOO_LARGE,
+            });
+        }
+        Ok(Status::Complete(FrameHeader { payload_len }, HEADER_LEN))
+    }
+
+    /// Writes the header into its 4 bytes.
+    pub fn emit(&self, out: &mut [u8; HEADER_LEN]) {
+        out[field::LENGTH].copy_from_slice(&self.payload_len.to_be_bytes());
+    }
+}
+
+/// A length frame borrowing its payload from the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// Payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// Parses one frame from the front of `input`.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the header's length exceeds `limits`.
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Frame<'a>>, Error> {
+        let header = match FrameHeader::parse(input, limits)? {
+            Status::Complete(header, _) => header,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        let rest = &input[HEADER_LEN..];
+        let mut take =
+            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
+        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
+            Ok(v) => v,
+            Err(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        Ok(Status::Complete(
+            Frame { payload },
+            HEADER_LEN + payload.len(),
+        ))
+    }
+
+    /// The header this frame is sent with.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the payload is longer than `u32::MAX`.
+    pub fn header(&self) -> Result<FrameHeader, Error> {
+        // spec §4.1: never truncate a length the field cannot say.
+        let payload_len = u32::try_from(self.payload.len()).map_err(|_| Error::TooLarge {
+            len: self.payload.len() as u64,
+            max: MAX_PAYLOAD_LEN,
+            section: section::SENDER_LENGTH,
+        })?;
+        Ok(FrameHeader { payload_len })
+    }
+}
+
+impl Encode for Frame<'_> {
+    fn encoded_len(&self) -> usize {
+        HEADER_LEN.saturating_add(self.payload.len())
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        self.header().map(|_| ())
+    }
+
+    fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let header = self.header()?;
+        let len = self.encoded_len();
+        check_room(out, len)?;
+        let (head, body) = out.split_at_mut(HEADER_LEN);
+        let mut head_bytes = [0u8; HEADER_LEN];
+        header.emit(&mut head_bytes);
+        head.copy_from_slice(&head_bytes);
+        body[..self.payload.len()].copy_from_slice(self.payload);
+        Ok(len)
+    }
+}
+
+/// Upper-cases the ASCII letters of `payload` in place and leaves every
+/// other byte as it is: the reference server's transformation (spec §6),
+/// without allocating.
+pub fn upper_ascii_in_place(payload: &mut [u8]) {
+    payload.make_ascii_uppercase();
+}
+
+/// The reference server's answer (spec §6): the payload with its ASCII
+/// letters upper-cased, every other byte unchanged.
+///
+/// The reply is exactly as long as the request and binary-safe. The guide's
+/// server uses Go's Unicode-aware `bytes.ToUpper`, which also upper-cases
+/// non-ASCII letters and turns each invalid UTF-8 byte into U+FFFD, so its
+/// reply can change length (spec §9). For ASCII payloads both agree.
+#[cfg(feature = "alloc")]
+pub fn reference_reply(request: &Frame<'_>) -> FrameBuf {
+    let mut payload = bytes::BytesMut::from(request.payload);
+    upper_ascii_in_place(&mut payload);
+    FrameBuf {
+        payload: payload.freeze(),
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::FrameBuf;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use bytes::Bytes;
+
+    /// A length frame that owns its payload (shared, not copied, when it
+    /// came from a codec's read buffer).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+    pub struct FrameBuf {
+        /// Payload.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::arbitrary_bytes))]
+        pub payload: Bytes,
+    }
+
+    impl FrameBuf {
+        /// A frame carrying `payload`.
+        pub fn new(payload: impl Into<Bytes>) -> Self {
+            FrameBuf {
+                payload: payload.into(),
+            }
+        }
+
+        /// A borrowed view.
+        pub fn as_frame(&self) -> Frame<'_> {
+            Frame {
+                payload: &self.payload,
+            }
+        }
+    }
+
+    impl Encode for FrameBuf {
+        fn encoded_len(&self) -> usize {
+            self.as_frame().encoded_len()
+        }
+        fn check(&self) -> Result<(), Error> {
+            self.as_frame().check()
+        }
+        fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+            self.as_frame().emit(out)
+        }
+    }
+
+    impl From<Frame<'_>> for FrameBuf {
+        fn from(f: Frame<'_>) -> Self {
+            FrameBuf::new(Bytes::copy_from_slice(f.payload))
+        }
+    }
+}
+
+/// [`WireFormat`] marker for the length frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LengthFramed;
+
+impl WireFormat for LengthFramed {
+    const NAME: &'static str = "frame";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    type Limits = Limits;
+    type Message<'a> = Frame<'a>;
+    #[cfg(feature = "alloc")]
+    type Owned = FrameBuf;
+
+    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Frame<'a>>, Error> {
+        Frame::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned_in(message: &Frame<'_>, frame: &bytes::Bytes) -> FrameBuf {
+        FrameBuf::new(frame.slice_ref(message.payload))
+    }
+
+    #[cfg(feature = "alloc")]
+    fn to_owned(message: &Frame<'_>) -> FrameBuf {
+        FrameBuf::from(*message)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn borrow(owned: &FrameBuf) -> Frame<'_> {
+        owned.as_frame()
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::Needed;
+
+    // The guide's first frame: "First frame" (11 bytes).
+    static FRAME_BYTES: [u8; 15] = *b"\x00\x00\x00\x0bFirst frame";
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn test_parse() {
+        let (frame, len) = Frame::parse(&FRAME_BYTES, &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(len, 15);
+        assert_eq!(frame.payload, b"First frame");
+    }
+
+    #[test]
+    fn test_parse_empty_and_next() {
+        // An empty frame is a whole frame; what follows is left alone.
+        let bytes = b"\x00\x00\x00\x00\x00\x00\x00\x0bFirst frame";
+        let (frame, len) = Frame::parse(bytes, &limits()).unwrap().complete().unwrap();
+        assert_eq!((frame.payload, len), (&b""[..], 4));
+        let (frame, len) = Frame::parse(&bytes[len..], &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!((frame.payload, len), (&b"First frame"[..], 15));
+    }
+
+    #[test]
+    fn test_emit() {
+        let frame = Frame {
+            payload: b"First frame",
+        };
+        assert_eq!(frame.encoded_len(), FRAME_BYTES.len());
+        let mut out = [0u8; 15];
+        assert_eq!(frame.emit(&mut out).unwrap(), 15);
+        assert_eq!(out, FRAME_BYTES);
+        let mut short = [0u8; 14];
+        assert!(matches!(
+            frame.emit(&mut short),
+            Err(Error::BufferTooSmall {
+                needed: 15,
+                available: 14
+            })
+        ));
+    }
+
+    #[test]
+    fn test_truncated() {
+        for cut in 0..FRAME_BYTES.len() {
+            let status = Frame::parse(&FRAME_BYTES[..cut], &limits()).unwrap();
+            let expected = if cut < HEADER_LEN {
+                HEADER_LEN - cut
+            } else {
+                FRAME_BYTES.len() - cut
+            };
+            assert_eq!(
+                status,
+                Status::Incomplete(Needed::new(expected)),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_impossible_len() {
+        let err = Frame::parse(b"\xff\xff\xff\xff", &limits()).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TooLarge {
+                len: 0xffff_ffff,
+                max: 1_048_576,
+                section: "frame/5.2"
+            }
+        ));
+        // One over the limit is refused from the header alone ...
+        let over = (1_048_576u32 + 1).to_be_bytes();
+        assert!(matches!(
+            Frame::parse(&over, &limits()),
+            Err(Error::TooLarge { len: 1_048_577, .. })
+        ));
+        // ... and the limit itself is accepted.
+        let at_limit = 1_048_576u32.to_be_bytes();
+        assert_eq!(
+            Frame::parse(&at_limit, &limits()).unwrap(),
+            Status::Incomplete(Needed::new(1_048_576))
+        );
+    }
+
+    #[test]
+    fn test_upper_ascii_in_place() {
+        let mut bytes = *b"First frame \x00\xff\xc3\xa9 z{`@a";
+        upper_ascii_in_place(&mut bytes);
+        assert_eq!(&bytes, b"FIRST FRAME \x00\xff\xc3\xa9 Z{`@A");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn test_reference_reply() {
+        let (request, _) = Frame::parse(&FRAME_BYTES, &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
+        let reply = reference_reply(&request);
+        assert_eq!(
+            &reply.to_bytes().unwrap()[..],
+            b"\x00\x00\x00\x0bFIRST FRAME"
+        );
+        // An empty frame gets an empty frame.
+        assert_eq!(
+            reference_reply(&Frame { payload: b"" }),
+            FrameBuf::default()
+        );
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn test_reference_reply_binary_safe() {
+        // Every byte value: only a-z change, and the length is kept
+        // (the guide's Go server would replace invalid UTF-8 with U+FFFD).
+        let all: alloc::vec::Vec<u8> = (0..=255u8).collect();
+        let reply = reference_reply(&Frame { payload: &all });
+        assert_eq!(reply.payload.len(), 256);
+        for (i, (&before, &after)) in all.iter().zip(reply.payload.iter()).enumerate() {
+            let expected = if before.is_ascii_lowercase() {
+                before - 32
+            } else {
+                before
+            };
+            assert_eq!(after, expected, "byte {i}");
+        }
+        let latin = reference_reply(&Frame {
+            payload: "straße é".as_bytes(),
+        });
+        assert_eq!(&latin.payload[..], "STRAßE é".as_bytes());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn test_owned() {
+        let buf = FrameBuf::new(&b"First frame"[..]);
+        assert_eq!(&buf.to_bytes().unwrap()[..], &FRAME_BYTES[..]);
+        let bytes = bytes::Bytes::from_static(&FRAME_BYTES);
+        let (frame, _) = LengthFramed::parse(&bytes, &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(LengthFramed::to_owned_in(&frame, &bytes), buf);
+        assert_eq!(<LengthFramed as WireFormat>::to_owned(&frame), buf);
+        assert_eq!(LengthFramed::borrow(&buf), frame);
+    }
+}

@@ -62,3 +62,8 @@ pub mod transport;
 
 pub use error::{Error, ErrorKind};
 pub use wire::{Encode, Needed, Status, WireFormat};
+
+// The README's examples run as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -279,6 +279,7 @@ pub struct Typed;
 
 impl WireFormat for Typed {
     const NAME: &'static str = "typed";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = TypedMessage<'a>;
     #[cfg(feature = "alloc")]

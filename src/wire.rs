@@ -172,6 +172,9 @@ pub trait WireFormat {
     /// `magic`, `frame`, `mux`, `request` or `response`.
     const NAME: &'static str;
 
+    /// The spec section a stream that ends inside a message breaks.
+    const INCOMPLETE_SECTION: &'static str;
+
     /// What a receiver enforces (maximum lengths).
     type Limits: Clone + Default + fmt::Debug + Send + Sync + 'static;
 
@@ -187,6 +190,21 @@ pub trait WireFormat {
     /// # Errors
     /// A typed error naming what is wrong; see the module of each format.
     fn parse<'a>(input: &'a [u8], limits: &Self::Limits) -> Result<Status<Self::Message<'a>>, Error>;
+
+    /// Like [`parse`](WireFormat::parse), told that the first `scanned`
+    /// bytes of `input` were seen before and held no message end, so a
+    /// delimiter search can resume there. Binary formats ignore the hint.
+    ///
+    /// # Errors
+    /// As [`parse`](WireFormat::parse).
+    fn parse_from<'a>(
+        input: &'a [u8],
+        limits: &Self::Limits,
+        scanned: usize,
+    ) -> Result<Status<Self::Message<'a>>, Error> {
+        let _ = scanned;
+        Self::parse(input, limits)
+    }
 
     /// The owned form of `message`, whose slices must lie inside `frame`:
     /// the payload is shared with `frame`, not copied.

@@ -1,0 +1,17 @@
+//! The tokio transport layer: a thin shell over the sans-IO format modules.
+//!
+//! Framing, validation and reference behaviour stay in the format modules;
+//! this layer moves bytes and manages connections.
+//!
+//! - [`codec`]: `tokio_util` codecs for every format.
+//! - [`server`]: accept loop, connection limit, timeouts, socket options and
+//!   graceful shutdown, shared by the reference servers.
+//! - [`reference`]: the reference server of every format.
+//! - [`mux_session`]: many logical channels over one connection.
+//! - [`udp`]: one message per datagram, and a UDP reference server.
+
+pub mod codec;
+pub mod server;
+pub mod reference;
+pub mod udp;
+pub mod mux_session;

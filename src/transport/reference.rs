@@ -1,0 +1,80 @@
+//! The reference servers: each format's reference behaviour (spec §6 of its
+//! document) served with the shared [`Server`] machinery.
+//!
+//! Unlike the guide's servers, these answer many messages per connection and
+//! many connections at once, enforce the format's limits, time out silent
+//! peers and shut down gracefully.
+//!
+//! ```no_run
+//! use tokio::net::TcpListener;
+//! use tokio_util::sync::CancellationToken;
+//! use wireforms::transport::reference;
+//! use wireforms::transport::server::ServerOptions;
+//!
+//! # async fn run() -> Result<(), wireforms::Error> {
+//! let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let shutdown = CancellationToken::new();
+//! let stats = reference::typed(Default::default(), ServerOptions::default())
+//!     .serve(listener, shutdown)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+use crate::frame::{self, FrameBuf, LengthFramed};
+use crate::magic::{self, Magic, PacketBuf};
+use crate::mux::{self, Mux, MuxFrameBuf};
+use crate::transport::server::{Server, ServerOptions};
+use crate::typed::{self, Typed, TypedMessageBuf};
+use crate::wire::WireFormat;
+
+/// A server handler given as a plain function pointer.
+pub type ReplyFn<In, Out> = fn(<In as WireFormat>::Owned) -> Vec<<Out as WireFormat>::Owned>;
+
+/// The typed-message reference server: each message answered with the same
+/// payload and type + 1 (spec typed §6).
+pub fn typed(limits: typed::Limits, options: ServerOptions) -> Server<Typed, Typed, ReplyFn<Typed, Typed>> {
+    Server::new(limits, options, typed_reply)
+}
+
+fn typed_reply(request: TypedMessageBuf) -> Vec<TypedMessageBuf> {
+    let reply = typed::reference_reply(&request.as_message());
+    vec![TypedMessageBuf::new(reply.message_type, request.payload)]
+}
+
+/// The magic-packet reference server: each packet answered with the same
+/// payload and type + 1 (spec magic §6).
+pub fn magic(limits: magic::Limits, options: ServerOptions) -> Server<Magic, Magic, ReplyFn<Magic, Magic>> {
+    Server::new(limits, options, magic_reply)
+}
+
+fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
+    let reply = magic::reference_reply(&request.as_packet());
+    vec![PacketBuf {
+        version: reply.version,
+        packet_type: reply.packet_type,
+        payload: request.payload,
+    }]
+}
+
+/// The length-frame reference server: each frame answered with its ASCII
+/// letters upper-cased (spec frame §6).
+pub fn frame(
+    limits: frame::Limits,
+    options: ServerOptions,
+) -> Server<LengthFramed, LengthFramed, ReplyFn<LengthFramed, LengthFramed>> {
+    Server::new(limits, options, frame_reply)
+}
+
+fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
+    vec![frame::reference_reply(&request.as_frame())]
+}
+
+/// The mux reference server: channel N's payload echoed on channel N after
+/// `Echo N: ` (spec mux §6).
+pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, ReplyFn<Mux, Mux>> {
+    Server::new(limits, options, mux_reply)
+}
+
+fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
+    mux::reference_reply(&request.as_frame())
+}

@@ -1,0 +1,435 @@
+//! Shared server machinery: accept loop, connection limit, timeouts, socket
+//! options and graceful shutdown, for every format's reference server.
+//!
+//! A server reads messages of format `In` and answers each with zero or more
+//! messages of format `Out`, computed by a handler (the reference servers'
+//! handlers are the format modules' pure `reference_reply` functions).
+//! Messages on one connection are answered in order; replies to messages
+//! that arrive together are written together, with one flush.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::transport::codec::WireCodec;
+use crate::wire::WireFormat;
+use crate::Error;
+
+/// Default for [`ServerOptions::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default for [`ServerOptions::idle_timeout`]: how long a peer may stay
+/// silent, between messages or inside one, before it is disconnected.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ServerOptions::write_timeout`]: how long a reply may wait
+/// for a peer that does not read.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ServerOptions::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default TCP keep-alive idle time and probe interval.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// How a server treats its connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Connections served at once. A connection accepted beyond this is
+    /// closed at once, without a byte read or written (spec §8): refusing is
+    /// cheaper than queueing for a server under a flood, and the peer sees a
+    /// prompt close instead of a silent wait.
+    pub max_connections: usize,
+    /// Longest silence tolerated from a peer, between messages or in the
+    /// middle of one; then the connection is closed.
+    pub idle_timeout: Duration,
+    /// Longest time a write (reply flush) may take; then the connection is closed.
+    pub write_timeout: Duration,
+    /// Set `TCP_NODELAY` on accepted connections (replies are written as
+    /// whole batches already, so Nagle's algorithm only adds latency).
+    pub nodelay: bool,
+    /// TCP keep-alive idle time and probe interval; `None` leaves the
+    /// system default (usually off).
+    pub keepalive: Option<Duration>,
+    /// After shutdown starts, how long connections get to finish; then the
+    /// rest are closed.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            nodelay: true,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Sets [`max_connections`](ServerOptions::max_connections).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+    /// Sets [`idle_timeout`](ServerOptions::idle_timeout).
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+    /// Sets [`write_timeout`](ServerOptions::write_timeout).
+    pub fn write_timeout(mut self, d: Duration) -> Self {
+        self.write_timeout = d;
+        self
+    }
+    /// Sets [`nodelay`](ServerOptions::nodelay).
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.nodelay = on;
+        self
+    }
+    /// Sets [`keepalive`](ServerOptions::keepalive).
+    pub fn keepalive(mut self, period: Option<Duration>) -> Self {
+        self.keepalive = period;
+        self
+    }
+    /// Sets [`shutdown_timeout`](ServerOptions::shutdown_timeout).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+}
+
+/// What a server did, returned when it has shut down.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Connections accepted and served.
+    pub connections: u64,
+    /// Connections refused because `max_connections` were being served.
+    pub refused: u64,
+    /// Messages read and answered.
+    pub messages: u64,
+    /// Connections closed because of a wire error (bad magic, over-limit...).
+    pub wire_errors: u64,
+    /// Connections closed because the peer was silent or did not read.
+    pub timeouts: u64,
+    /// Connections still open at the shutdown deadline, closed then.
+    pub aborted: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    connections: AtomicU64,
+    refused: AtomicU64,
+    messages: AtomicU64,
+    wire_errors: AtomicU64,
+    timeouts: AtomicU64,
+}
+
+/// How a connection ended.
+enum End {
+    Clean,
+    Shutdown,
+    Wire(Error),
+    Timeout(&'static str),
+    Io(Error),
+}
+
+/// A handler from one request message to its replies.
+pub trait Handler<In, Out>: Clone + Send + Sync + 'static {
+    /// The replies to `request`, in order (possibly none).
+    fn replies(&self, request: In) -> Vec<Out>;
+}
+
+impl<In, Out, F> Handler<In, Out> for F
+where
+    F: Fn(In) -> Vec<Out> + Clone + Send + Sync + 'static,
+{
+    fn replies(&self, request: In) -> Vec<Out> {
+        self(request)
+    }
+}
+
+/// A format-generic server: reads `In` messages, writes `Out` replies.
+#[derive(Debug)]
+pub struct Server<In: WireFormat, Out: WireFormat, H> {
+    limits: In::Limits,
+    options: ServerOptions,
+    handler: H,
+    answer_unterminated_last_line: bool,
+    _formats: core::marker::PhantomData<fn() -> Out>,
+}
+
+impl<In, Out, H> Server<In, Out, H>
+where
+    In: WireFormat + 'static,
+    Out: WireFormat + 'static,
+    H: Handler<In::Owned, Out::Owned>,
+{
+    /// A server enforcing `limits` on what it reads, answering with `handler`.
+    pub fn new(limits: In::Limits, options: ServerOptions, handler: H) -> Self {
+        Server {
+            limits,
+            options,
+            handler,
+            answer_unterminated_last_line: false,
+            _formats: core::marker::PhantomData,
+        }
+    }
+
+    /// For text formats: when a peer half-closes after a last line without
+    /// its `\n`, answer that line (spec reqres §6) instead of reporting an
+    /// incomplete message.
+    pub fn answer_unterminated_last_line(mut self, on: bool) -> Self {
+        self.answer_unterminated_last_line = on;
+        self
+    }
+
+    /// Serves `listener` until `shutdown` is cancelled, then stops accepting,
+    /// lets every connection answer the messages it has read, closes them,
+    /// and returns. Connections still open after
+    /// [`shutdown_timeout`](ServerOptions::shutdown_timeout) are closed then.
+    ///
+    /// # Errors
+    /// Only an accept error that is not about one connection (running out of
+    /// file descriptors is logged and retried).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<ServerStats, Error> {
+        let this = Arc::new(self);
+        let counters = Arc::new(Counters::default());
+        let permits = Arc::new(Semaphore::new(this.options.max_connections));
+        let mut tasks = JoinSet::new();
+        let local = listener.local_addr().ok();
+        info!(format = In::NAME, addr = ?local, "serving");
+
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+                // Reap finished connections so the set stays small.
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) if is_per_connection(&e) => {
+                    debug!(error = %e, "accept failed for one connection");
+                    continue;
+                }
+                Err(e) => {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    warn!(error = %e, "accept failed; retrying shortly");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                counters.refused.fetch_add(1, Ordering::Relaxed);
+                debug!(%peer, "refused: connection limit reached");
+                drop(stream);
+                continue;
+            };
+            counters.connections.fetch_add(1, Ordering::Relaxed);
+            let this = this.clone();
+            let counters = counters.clone();
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move {
+                let end = this.connection(stream, peer, &counters, &shutdown).await;
+                match &end {
+                    End::Clean => debug!(%peer, "closed by peer"),
+                    End::Shutdown => debug!(%peer, "closed for shutdown"),
+                    End::Wire(e) => {
+                        counters.wire_errors.fetch_add(1, Ordering::Relaxed);
+                        info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
+                    }
+                    End::Timeout(what) => {
+                        counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                        debug!(%peer, what, "closed on timeout");
+                    }
+                    End::Io(e) => debug!(%peer, error = %e, "closed on i/o error"),
+                }
+                drop(permit);
+            });
+        }
+
+        drop(listener);
+        info!(open = tasks.len(), "shutting down");
+        let deadline = tokio::time::sleep(this.options.shutdown_timeout);
+        tokio::pin!(deadline);
+        let mut aborted = 0;
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => {
+                    aborted = tasks.len() as u64;
+                    warn!(aborted, "shutdown deadline passed; closing the rest");
+                    tasks.shutdown().await;
+                    break;
+                }
+            }
+        }
+        Ok(ServerStats {
+            connections: counters.connections.load(Ordering::Relaxed),
+            refused: counters.refused.load(Ordering::Relaxed),
+            messages: counters.messages.load(Ordering::Relaxed),
+            wire_errors: counters.wire_errors.load(Ordering::Relaxed),
+            timeouts: counters.timeouts.load(Ordering::Relaxed),
+            aborted,
+        })
+    }
+
+    async fn connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        counters: &Counters,
+        shutdown: &CancellationToken,
+    ) -> End {
+        configure(&stream, &self.options);
+        debug!(%peer, "accepted");
+        let (read, write) = stream.into_split();
+        let mut codec = WireCodec::<In>::new(self.limits.clone());
+        codec.set_answer_unterminated_last_line(self.answer_unterminated_last_line);
+        let mut reader = FramedRead::new(read, codec);
+        let mut writer = FramedWrite::new(write, WireCodec::<Out>::default());
+
+        let end = loop {
+            let next = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    // Messages that already arrived whole still get their
+                    // replies; a message cut by the shutdown does not.
+                    match reader.next().now_or_never() {
+                        Some(Some(Ok(message))) => Ok(Some(Ok(message))),
+                        _ => break End::Shutdown,
+                    }
+                }
+                next = tokio::time::timeout(self.options.idle_timeout, reader.next()) => next,
+            };
+            let first = match next {
+                Err(_) => break End::Timeout("idle read"),
+                Ok(None) => break End::Clean,
+                Ok(Some(Err(e))) => break classify(e),
+                Ok(Some(Ok(message))) => message,
+            };
+            // Answer this message and every other one already buffered, then
+            // flush once: pipelined requests get batched replies.
+            let mut pending = Some(first);
+            let mut stop = None;
+            while let Some(message) = pending.take() {
+                counters.messages.fetch_add(1, Ordering::Relaxed);
+                for reply in self.handler.replies(message) {
+                    if let Err(e) = writer.feed(reply).await {
+                        stop = Some(classify(e));
+                        break;
+                    }
+                }
+                match reader.next().now_or_never() {
+                    Some(Some(Ok(message))) => pending = Some(message),
+                    Some(Some(Err(e))) => stop = Some(classify(e)),
+                    Some(None) => stop = Some(End::Clean),
+                    None => {}
+                }
+            }
+            match tokio::time::timeout(self.options.write_timeout, writer.flush()).await {
+                Err(_) => break End::Timeout("write"),
+                Ok(Err(e)) => break classify(e),
+                Ok(Ok(())) => {}
+            }
+            if let Some(end) = stop {
+                break end;
+            }
+        };
+        // Every message read has been answered and flushed: close our side
+        // cleanly so the peer sees an end of stream, not a reset.
+        let _ = tokio::time::timeout(self.options.write_timeout, writer.close()).await;
+        end
+    }
+}
+
+fn classify(e: Error) -> End {
+    match e {
+        Error::Io(_) => End::Io(e),
+        Error::Timeout { what } => End::Timeout(what),
+        other => End::Wire(other),
+    }
+}
+
+/// Accept errors that concern one connection only.
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted)
+}
+
+fn configure(stream: &TcpStream, options: &ServerOptions) {
+    if options.nodelay {
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(error = %e, "TCP_NODELAY not set");
+        }
+    }
+    if let Some(period) = options.keepalive {
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(period)
+            .with_interval(period);
+        if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
+            debug!(error = %e, "TCP keep-alive not set");
+        }
+    }
+}
+
+/// A server started in the background, for tests, examples and the
+/// command-line tool.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on.
+    pub local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<ServerStats, Error>>,
+}
+
+impl RunningServer {
+    /// Spawns `serve` on the current runtime.
+    pub fn spawn<Fut>(
+        local_addr: SocketAddr,
+        shutdown: CancellationToken,
+        serve: Fut,
+    ) -> RunningServer
+    where
+        Fut: Future<Output = Result<ServerStats, Error>> + Send + 'static,
+    {
+        RunningServer {
+            local_addr,
+            shutdown,
+            task: tokio::spawn(serve),
+        }
+    }
+
+    /// The token that starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Starts a graceful shutdown and waits for the server to return.
+    ///
+    /// # Errors
+    /// The server's own error, or [`Error::Closed`] if its task panicked.
+    pub async fn shutdown(self) -> Result<ServerStats, Error> {
+        self.shutdown.cancel();
+        self.task.await.map_err(|_| Error::Closed {
+            reason: "server task failed",
+        })?
+    }
+}
