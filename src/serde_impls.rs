@@ -7,6 +7,9 @@
 //! | type | shape |
 //! |---|---|
 //! | [`TypedMessageBuf`] | `{"type": u8, "payload": hex}` |
+//! | [`PacketBuf`] | `{"version": u8, "type": u8, "payload": hex}` |
+//! | [`FrameBuf`] | `{"payload": hex}` |
+//! | [`MuxFrameBuf`] | `{"channel": u16, "payload": hex}` |
 //!
 //! Deserializing accepts upper-case hex digits too, and rejects an odd
 //! number of digits, a non-hex character, a missing field and an unknown
@@ -20,6 +23,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+use crate::frame::FrameBuf;
+use crate::magic::{PacketBuf, PacketType};
+use crate::mux::{ChannelId, MuxFrameBuf};
 use crate::typed::{MessageType, TypedMessageBuf};
 
 /// Serializes borrowed bytes as a lower-case hex string without allocating.
@@ -139,6 +145,108 @@ impl<'de> Deserialize<'de> for TypedMessageBuf {
     }
 }
 
+// ---- magic ----------------------------------------------------------------
+
+#[derive(Serialize)]
+struct PacketOut<'a> {
+    version: u8,
+    #[serde(rename = "type")]
+    packet_type: u8,
+    payload: HexRef<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PacketIn {
+    version: u8,
+    #[serde(rename = "type")]
+    packet_type: u8,
+    payload: HexBuf,
+}
+
+impl Serialize for PacketBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PacketOut {
+            version: self.version,
+            packet_type: self.packet_type.0,
+            payload: HexRef(&self.payload),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PacketBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let p = PacketIn::deserialize(deserializer)?;
+        // The version is kept as given: the format can carry any value.
+        Ok(PacketBuf {
+            version: p.version,
+            packet_type: PacketType(p.packet_type),
+            payload: p.payload.0,
+        })
+    }
+}
+
+// ---- frame ----------------------------------------------------------------
+
+#[derive(Serialize)]
+struct FrameOut<'a> {
+    payload: HexRef<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrameIn {
+    payload: HexBuf,
+}
+
+impl Serialize for FrameBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        FrameOut {
+            payload: HexRef(&self.payload),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FrameBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(FrameBuf::new(FrameIn::deserialize(deserializer)?.payload.0))
+    }
+}
+
+// ---- mux ------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct MuxOut<'a> {
+    channel: u16,
+    payload: HexRef<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MuxIn {
+    channel: u16,
+    payload: HexBuf,
+}
+
+impl Serialize for MuxFrameBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        MuxOut {
+            channel: self.channel.0,
+            payload: HexRef(&self.payload),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MuxFrameBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let m = MuxIn::deserialize(deserializer)?;
+        Ok(MuxFrameBuf::new(ChannelId(m.channel), m.payload.0))
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -151,6 +259,37 @@ mod test {
         assert_eq!(value, json!({"type": 255, "payload": "00ab5a"}));
         let back: TypedMessageBuf = serde_json::from_value(value).unwrap();
         assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn magic_round_trip() {
+        let p = PacketBuf {
+            version: 7,
+            packet_type: PacketType(2),
+            payload: Bytes::from_static(b"hi"),
+        };
+        let value = serde_json::to_value(&p).unwrap();
+        assert_eq!(value, json!({"version": 7, "type": 2, "payload": "6869"}));
+        assert_eq!(serde_json::from_value::<PacketBuf>(value).unwrap(), p);
+        assert!(serde_json::from_str::<PacketBuf>(r#"{"type":2,"payload":""}"#).is_err());
+    }
+
+    #[test]
+    fn frame_round_trip() {
+        let f = FrameBuf::new(Bytes::from_static(b"\xff\x00"));
+        let value = serde_json::to_value(&f).unwrap();
+        assert_eq!(value, json!({"payload": "ff00"}));
+        assert_eq!(serde_json::from_value::<FrameBuf>(value).unwrap(), f);
+        assert!(serde_json::from_str::<FrameBuf>(r#"{"payload":"f"}"#).is_err());
+    }
+
+    #[test]
+    fn mux_round_trip() {
+        let m = MuxFrameBuf::new(ChannelId(65535), Bytes::new());
+        let value = serde_json::to_value(&m).unwrap();
+        assert_eq!(value, json!({"channel": 65535, "payload": ""}));
+        assert_eq!(serde_json::from_value::<MuxFrameBuf>(value).unwrap(), m);
+        assert!(serde_json::from_str::<MuxFrameBuf>(r#"{"channel":65536,"payload":""}"#).is_err());
     }
 
     #[test]
