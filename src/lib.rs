@@ -47,6 +47,8 @@
 extern crate alloc;
 
 mod error;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod wire;
 
 pub mod frame;
