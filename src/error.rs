@@ -60,7 +60,7 @@ pub enum Error {
     /// A text line longer than the configured maximum, detected without
     /// buffering more than the maximum.
     LineTooLong {
-        /// The maximum line length (excluding the line ending).
+        /// The maximum line length in bytes, its line ending included.
         max: usize,
         /// Spec section.
         section: &'static str,

@@ -10,11 +10,14 @@
 //! | [`PacketBuf`] | `{"version": u8, "type": u8, "payload": hex}` |
 //! | [`FrameBuf`] | `{"payload": hex}` |
 //! | [`MuxFrameBuf`] | `{"channel": u16, "payload": hex}` |
+//! | [`RequestBuf`] | `{"id": string, "command": string, "args": string}` |
+//! | [`ResponseBuf`] | `{"id": string, "status": string, "data": string}` |
 //!
 //! Deserializing accepts upper-case hex digits too, and rejects an odd
 //! number of digits, a non-hex character, a missing field and an unknown
 //! field, with a message that says which.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -26,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::frame::FrameBuf;
 use crate::magic::{PacketBuf, PacketType};
 use crate::mux::{ChannelId, MuxFrameBuf};
+use crate::reqres::{RequestBuf, ResponseBuf, Text};
 use crate::typed::{MessageType, TypedMessageBuf};
 
 /// Serializes borrowed bytes as a lower-case hex string without allocating.
@@ -247,6 +251,79 @@ impl<'de> Deserialize<'de> for MuxFrameBuf {
     }
 }
 
+// ---- request / response lines ----------------------------------------------
+
+/// Text fields are JSON strings; a `String` becomes a [`Text`] without copying.
+fn text(s: String) -> Text {
+    Text::from(s)
+}
+
+#[derive(Serialize)]
+struct RequestOut<'a> {
+    id: &'a str,
+    command: &'a str,
+    args: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestIn {
+    id: String,
+    command: String,
+    args: String,
+}
+
+impl Serialize for RequestBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RequestOut {
+            id: &self.id,
+            command: &self.command,
+            args: &self.args,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = RequestIn::deserialize(deserializer)?;
+        Ok(RequestBuf::new(text(r.id), text(r.command), text(r.args)))
+    }
+}
+
+#[derive(Serialize)]
+struct ResponseOut<'a> {
+    id: &'a str,
+    status: &'a str,
+    data: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseIn {
+    id: String,
+    status: String,
+    data: String,
+}
+
+impl Serialize for ResponseBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ResponseOut {
+            id: &self.id,
+            status: &self.status,
+            data: &self.data,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = ResponseIn::deserialize(deserializer)?;
+        Ok(ResponseBuf::new(text(r.id), text(r.status), text(r.data)))
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -290,6 +367,32 @@ mod test {
         assert_eq!(value, json!({"channel": 65535, "payload": ""}));
         assert_eq!(serde_json::from_value::<MuxFrameBuf>(value).unwrap(), m);
         assert!(serde_json::from_str::<MuxFrameBuf>(r#"{"channel":65536,"payload":""}"#).is_err());
+    }
+
+    #[test]
+    fn request_round_trip() {
+        let r = RequestBuf::new("1", "UPPER", "héllo: x");
+        let value = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            value,
+            json!({"id": "1", "command": "UPPER", "args": "héllo: x"})
+        );
+        assert_eq!(serde_json::from_value::<RequestBuf>(value).unwrap(), r);
+        assert!(serde_json::from_str::<RequestBuf>(r#"{"id":"1","command":"X"}"#).is_err());
+        assert!(
+            serde_json::from_str::<RequestBuf>(r#"{"id":"1","status":"X","args":""}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn response_round_trip() {
+        let r = ResponseBuf::new("", "OK", "Unknown command");
+        let value = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            value,
+            json!({"id": "", "status": "OK", "data": "Unknown command"})
+        );
+        assert_eq!(serde_json::from_value::<ResponseBuf>(value).unwrap(), r);
     }
 
     #[test]

@@ -570,6 +570,23 @@ fn mux_vectors() {
 }
 
 #[test]
+fn request_vectors() {
+    let n = run::<wireforms::reqres::RequestLine>("request.json", |l| wireforms::reqres::Limits {
+        max_line_len: usize::try_from(limit_u64(l, "max_line_len")).unwrap(),
+    });
+    assert!(n >= 25);
+}
+
+#[test]
+fn response_vectors() {
+    let n =
+        run::<wireforms::reqres::ResponseLine>("response.json", |l| wireforms::reqres::Limits {
+            max_line_len: usize::try_from(limit_u64(l, "max_line_len")).unwrap(),
+        });
+    assert!(n >= 25);
+}
+
+#[test]
 fn every_vector_file_is_run() {
     let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
         .unwrap()

@@ -118,6 +118,7 @@ const LF: u8 = b'\n';
 const CR: u8 = b'\r';
 
 pub(crate) mod section {
+    pub const INCOMPLETE: &str = "reqres/5.1";
     pub const LINE_TOO_LONG: &str = "reqres/5.2";
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
@@ -182,8 +183,12 @@ pub fn split_line<'a>(
 type Fields<'a> = (&'a str, &'a str, &'a str);
 
 /// The one line parser behind [`Request::parse`] and [`Response::parse`].
-fn parse_fields<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Fields<'a>>, Error> {
-    let (line, len) = match split_line(input, 0, limits)? {
+fn parse_fields<'a>(
+    input: &'a [u8],
+    scanned: usize,
+    limits: &Limits,
+) -> Result<Status<Fields<'a>>, Error> {
+    let (line, len) = match split_line(input, scanned, limits)? {
         Status::Complete(line, len) => (line, len),
         Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
     };
@@ -295,7 +300,13 @@ impl<'a> Request<'a> {
     /// [`Error::LineTooLong`], [`Error::InvalidUtf8`] or
     /// [`Error::Malformed`]; see the [module docs](self).
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Request<'a>>, Error> {
-        Ok(parse_fields(input, limits)?.map(|(id, command, args)| Request { id, command, args }))
+        Ok(
+            parse_fields(input, 0, limits)?.map(|(id, command, args)| Request {
+                id,
+                command,
+                args,
+            }),
+        )
     }
 
     fn fields(&self) -> Fields<'a> {
@@ -335,7 +346,7 @@ impl<'a> Response<'a> {
     /// [`Error::LineTooLong`], [`Error::InvalidUtf8`] or
     /// [`Error::Malformed`]; see the [module docs](self).
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Response<'a>>, Error> {
-        Ok(parse_fields(input, limits)?.map(|(id, status, data)| Response { id, status, data }))
+        Ok(parse_fields(input, 0, limits)?.map(|(id, status, data)| Response { id, status, data }))
     }
 
     fn fields(&self) -> Fields<'a> {
@@ -363,6 +374,7 @@ pub struct RequestLine;
 
 impl WireFormat for RequestLine {
     const NAME: &'static str = "request";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
     #[cfg(feature = "alloc")]
@@ -370,6 +382,20 @@ impl WireFormat for RequestLine {
 
     fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Request<'a>>, Error> {
         Request::parse(input, limits)
+    }
+
+    fn parse_from<'a>(
+        input: &'a [u8],
+        limits: &Limits,
+        scanned: usize,
+    ) -> Result<Status<Request<'a>>, Error> {
+        Ok(
+            parse_fields(input, scanned, limits)?.map(|(id, command, args)| Request {
+                id,
+                command,
+                args,
+            }),
+        )
     }
 
     #[cfg(feature = "alloc")]
@@ -398,6 +424,7 @@ pub struct ResponseLine;
 
 impl WireFormat for ResponseLine {
     const NAME: &'static str = "response";
+    const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     type Limits = Limits;
     type Message<'a> = Response<'a>;
     #[cfg(feature = "alloc")]
@@ -405,6 +432,20 @@ impl WireFormat for ResponseLine {
 
     fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Response<'a>>, Error> {
         Response::parse(input, limits)
+    }
+
+    fn parse_from<'a>(
+        input: &'a [u8],
+        limits: &Limits,
+        scanned: usize,
+    ) -> Result<Status<Response<'a>>, Error> {
+        Ok(
+            parse_fields(input, scanned, limits)?.map(|(id, status, data)| Response {
+                id,
+                status,
+                data,
+            }),
+        )
     }
 
     #[cfg(feature = "alloc")]

@@ -31,7 +31,7 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::wire::{Encode, Needed, Status, WireFormat};
-use crate::{frame, magic, mux, typed, Error};
+use crate::{frame, magic, mux, reqres, typed, Error};
 
 /// A [`Decoder`] and [`Encoder`] for the wire format `F`.
 pub struct WireCodec<F: WireFormat> {
@@ -52,6 +52,10 @@ pub type MagicCodec = WireCodec<magic::Magic>;
 pub type FrameCodec = WireCodec<frame::LengthFramed>;
 /// Codec for mux frames.
 pub type MuxCodec = WireCodec<mux::Mux>;
+/// Codec for request lines.
+pub type RequestCodec = WireCodec<reqres::RequestLine>;
+/// Codec for response lines.
+pub type ResponseCodec = WireCodec<reqres::ResponseLine>;
 
 impl<F: WireFormat> WireCodec<F> {
     /// A codec enforcing `limits`.

@@ -8,10 +8,12 @@
 //!   graceful shutdown, shared by the reference servers.
 //! - [`reference`]: the reference server of every format.
 //! - [`mux_session`]: many logical channels over one connection.
+//! - [`reqres_client`]: a pipelining request/response client.
 //! - [`udp`]: one message per datagram, and a UDP reference server.
 
 pub mod codec;
 pub mod mux_session;
 pub mod reference;
+pub mod reqres_client;
 pub mod server;
 pub mod udp;

@@ -130,7 +130,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -229,7 +231,10 @@ impl Client {
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(mut responses: FramedRead<R, ResponseCodec>, shared: Arc<Shared>) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut responses: FramedRead<R, ResponseCodec>,
+    shared: Arc<Shared>,
+) {
     let reason = loop {
         let response = match responses.next().await {
             None => break "connection closed by peer",
@@ -258,7 +263,11 @@ async fn read_loop<R: AsyncRead + Unpin>(mut responses: FramedRead<R, ResponseCo
     shared.end(reason);
 }
 
-async fn write_loop<W: AsyncWrite>(write: W, mut requests: mpsc::Receiver<RequestBuf>, shared: Arc<Shared>) {
+async fn write_loop<W: AsyncWrite>(
+    write: W,
+    mut requests: mpsc::Receiver<RequestBuf>,
+    shared: Arc<Shared>,
+) {
     let mut write = std::pin::pin!(write);
     let mut buf = BytesMut::with_capacity(16 * 1024);
     while let Some(request) = requests.recv().await {
