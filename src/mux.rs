@@ -14,8 +14,9 @@
 //! logical channels share one stream. Every channel id, 0 included, is valid
 //! (spec §5.3). The length field is a `u16`, so one frame carries at most
 //! [`MAX_PAYLOAD_LEN`] (65,535) bytes: longer messages are sent as several
-//! frames ([`split`]). A receiver may configure a lower maximum, checked
-//! from the header before anything is reserved (spec §3, §5.2).
+//! frames (`split`, feature `alloc`). A receiver may configure a lower
+//! maximum, checked from the header before anything is reserved (spec §3,
+//! §5.2).
 //!
 //! ```
 //! use wireforms::mux::{ChannelId, Limits, MuxFrame};
@@ -168,7 +169,7 @@ impl<'a> MuxFrame<'a> {
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload is longer than 65,535 bytes
-    /// (send it with [`split`] instead).
+    /// (send it as several frames with `split` instead).
     pub fn header(&self) -> Result<MuxHeader, Error> {
         // spec §4.1: the guide's `uint16(len(data))` silently truncated a
         // longer payload and desynchronised the stream; we refuse it.
