@@ -23,6 +23,7 @@
 use crate::frame::{self, FrameBuf, LengthFramed};
 use crate::magic::{self, Magic, PacketBuf};
 use crate::mux::{self, Mux, MuxFrameBuf};
+use crate::reqres::{self, RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use crate::transport::server::{Server, ServerOptions};
 use crate::typed::{self, Typed, TypedMessageBuf};
 use crate::wire::WireFormat;
@@ -83,4 +84,21 @@ pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, Repl
 
 fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
     mux::reference_reply(&request.as_frame())
+}
+
+/// The request/response reference server: `ECHO`, `UPPER`, `REVERSE`, and
+/// `OK:Unknown command` for anything else (spec reqres §6). A malformed line
+/// closes the connection (the guide's server ignores it and its client
+/// waits forever); a last line without `\n` before the peer half-closes is
+/// answered.
+pub fn request(
+    limits: reqres::Limits,
+    options: ServerOptions,
+) -> Server<RequestLine, ResponseLine, ReplyFn<RequestLine, ResponseLine>> {
+    let reply: ReplyFn<RequestLine, ResponseLine> = request_reply;
+    Server::new(limits, options, reply).answer_unterminated_last_line(true)
+}
+
+fn request_reply(request: RequestBuf) -> Vec<ResponseBuf> {
+    vec![reqres::reference_reply(&request.as_request())]
 }

@@ -165,7 +165,7 @@ impl Client {
             unknown: AtomicU64::new(0),
         });
         let (tx, rx) = mpsc::channel(config.write_queue.max(1));
-        let reader = FramedRead::new(read, ResponseCodec::new(config.limits.clone()));
+        let reader = FramedRead::new(read, ResponseCodec::new(config.limits));
         tokio::spawn(read_loop(reader, shared.clone()));
         tokio::spawn(write_loop(write, rx, shared.clone()));
         Client {
