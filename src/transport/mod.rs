@@ -6,7 +6,7 @@
 //! - [`codec`]: `tokio_util` codecs for every format.
 //! - [`server`]: accept loop, connection limit, timeouts, socket options and
 //!   graceful shutdown, shared by the reference servers.
-//! - [`reference`]: the reference server of every format.
+//! - [`reference`](mod@reference): the reference server of every format.
 //! - [`mux_session`]: many logical channels over one connection.
 //! - [`reqres_client`]: a pipelining request/response client.
 //! - [`udp`]: one message per datagram, and a UDP reference server.
