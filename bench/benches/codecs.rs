@@ -15,7 +15,6 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
-use wireforms_bench::peers;
 use wireforms::frame::{FrameBuf, LengthFramed};
 use wireforms::magic::{Magic, PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
@@ -23,6 +22,7 @@ use wireforms::reqres::{RequestBuf, RequestLine};
 use wireforms::transport::codec::WireCodec;
 use wireforms::typed::{MessageType, Typed, TypedMessageBuf};
 use wireforms::{Encode, Status, WireFormat};
+use wireforms_bench::peers;
 
 /// Payload sizes for the formats with a `u32` length.
 const SIZES: [usize; 5] = [0, 16, 256, 4096, 65_536];
@@ -38,7 +38,11 @@ fn count_for(size: usize) -> usize {
 }
 
 fn payload(size: usize) -> Bytes {
-    Bytes::from((0..size).map(|i| b'a' + (i % 26) as u8).collect::<Vec<u8>>())
+    Bytes::from(
+        (0..size)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 /// How the peer codec sees the same bytes.
@@ -175,22 +179,20 @@ fn bench_format<F: WireFormat>(c: &mut Criterion, cases: Vec<Case<F>>) {
             })
         });
         match &case.peer {
-            Peer::Length { encoder, item, .. } => {
-                encode.bench_function(
-                    BenchmarkId::new("tokio-util-LengthDelimitedCodec", case.size),
-                    |b| {
-                        let mut codec = encoder();
-                        let mut buf = BytesMut::with_capacity(capacity);
-                        b.iter(|| {
-                            buf.clear();
-                            for _ in 0..n {
-                                codec.encode(item.clone(), &mut buf).expect("encodable");
-                            }
-                            black_box(buf.len());
-                        })
-                    },
-                )
-            }
+            Peer::Length { encoder, item, .. } => encode.bench_function(
+                BenchmarkId::new("tokio-util-LengthDelimitedCodec", case.size),
+                |b| {
+                    let mut codec = encoder();
+                    let mut buf = BytesMut::with_capacity(capacity);
+                    b.iter(|| {
+                        buf.clear();
+                        for _ in 0..n {
+                            codec.encode(item.clone(), &mut buf).expect("encodable");
+                        }
+                        black_box(buf.len());
+                    })
+                },
+            ),
             Peer::Lines(line) => {
                 encode.bench_function(BenchmarkId::new("tokio-util-LinesCodec", case.size), |b| {
                     let mut codec = peers::lines();

@@ -139,9 +139,13 @@ fn frames_ours(d: Duration, len: usize) -> Received {
 
 fn frames_peer(d: Duration, len: usize) -> Received {
     let p = payload(len);
-    scenarios::stream(d, peers::frame(), move || p.clone(), peers::frame(), |f| {
-        f.len()
-    })
+    scenarios::stream(
+        d,
+        peers::frame(),
+        move || p.clone(),
+        peers::frame(),
+        |f| f.len(),
+    )
 }
 
 const TYPED_LEN: usize = 4096;
@@ -203,9 +207,13 @@ fn scenario_list() -> Vec<Scenario> {
             },
             baseline: Some(|d| {
                 let item = prefixed(&[1], &payload(TYPED_LEN));
-                scenarios::stream(d, peers::typed(), move || item.clone(), peers::typed(), |f| {
-                    f.len().saturating_sub(1)
-                })
+                scenarios::stream(
+                    d,
+                    peers::typed(),
+                    move || item.clone(),
+                    peers::typed(),
+                    |f| f.len().saturating_sub(1),
+                )
             }),
         },
         Scenario {
@@ -231,7 +239,7 @@ fn scenario_list() -> Vec<Scenario> {
                     peers::magic_encoder(),
                     move || item.clone(),
                     peers::magic_encoder(),
-                    |f| f.len().saturating_sub(8),
+                    |f| f.len().saturating_sub(6),
                 )
             }),
         },
@@ -285,29 +293,31 @@ fn figure(unit: &Unit, r: &Received) -> f64 {
 pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScenarioResult> {
     let d = options.measure();
     let list = scenario_list();
-    let steps = list.iter().map(|s| 1 + usize::from(s.baseline.is_some())).sum();
-    let mut step = 0;
+    let steps = list
+        .iter()
+        .map(|s| 1 + usize::from(s.baseline.is_some()))
+        .sum();
+    let mut done = 0;
     let mut raw_mb = None;
     let mut results = Vec::new();
     for s in &list {
-        step += 1;
         progress(Progress {
-            step,
+            step: done + 1,
             steps,
             scenario: s.id,
             side: "wireforms",
         });
         let ours = figure(&s.unit, &(s.ours)(d));
         let baseline = s.baseline.map(|measure| {
-            step += 1;
             progress(Progress {
-                step,
+                step: done + 2,
                 steps,
                 scenario: s.id,
                 side: s.baseline_name.unwrap_or("baseline"),
             });
             figure(&s.unit, &measure(d))
         });
+        done += 1 + usize::from(baseline.is_some());
         if s.id == "raw-tcp" {
             raw_mb = Some(ours);
         }
@@ -318,7 +328,8 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Ve
         };
         let met = s.target.as_ref().map(|t| {
             t.min_ratio.is_none_or(|m| ratio.is_some_and(|r| r >= m))
-                && t.min_vs_raw.is_none_or(|m| vs_raw_tcp.is_some_and(|r| r >= m))
+                && t.min_vs_raw
+                    .is_none_or(|m| vs_raw_tcp.is_some_and(|r| r >= m))
         });
         results.push(ScenarioResult {
             id: s.id,

@@ -29,12 +29,13 @@ pub fn typed() -> LengthDelimitedCodec {
 }
 
 /// Magic packets: the `u16` length sits behind 6 header bytes; the frame is
-/// the whole packet.
+/// the whole packet (with `num_skip(0)` the adjustment must count the 8
+/// header bytes).
 pub fn magic() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_offset(6)
         .length_field_length(2)
-        .length_adjustment(0)
+        .length_adjustment(8)
         .num_skip(0)
         .max_frame_length(65_535 + 8)
         .new_codec()
@@ -42,22 +43,23 @@ pub fn magic() -> LengthDelimitedCodec {
 
 /// An encoder (and matching decoder) writing a `u16` length, then the 6
 /// other header bytes and the payload it is handed: a magic packet's size,
-/// in the order `LengthDelimitedCodec` can write.
+/// in the order `LengthDelimitedCodec` can write. Its frames are the 6
+/// header bytes and the payload.
 pub fn magic_encoder() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_length(2)
         .length_adjustment(6)
-        .num_skip(0)
         .max_frame_length(65_535 + 8)
         .new_codec()
 }
 
-/// Mux frames: `u16` channel, `u16` length; the frame is the whole mux frame.
+/// Mux frames: `u16` channel, `u16` length; the frame is the whole mux
+/// frame (the adjustment counts the 4 header bytes).
 pub fn mux() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_offset(2)
         .length_field_length(2)
-        .length_adjustment(0)
+        .length_adjustment(4)
         .num_skip(0)
         .max_frame_length(65_535 + 4)
         .new_codec()
@@ -69,7 +71,6 @@ pub fn mux_encoder() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_length(2)
         .length_adjustment(2)
-        .num_skip(0)
         .max_frame_length(65_535 + 4)
         .new_codec()
 }
@@ -78,4 +79,77 @@ pub fn mux_encoder() -> LengthDelimitedCodec {
 /// bytes counting the `\n`).
 pub fn lines() -> LinesCodec {
     LinesCodec::new_with_max_length(65_536)
+}
+
+#[cfg(test)]
+mod test {
+    use bytes::{Bytes, BytesMut};
+    use tokio_util::codec::{Decoder, Encoder};
+    use wireforms::frame::FrameBuf;
+    use wireforms::magic::{PacketBuf, PacketType};
+    use wireforms::mux::{ChannelId, MuxFrameBuf};
+    use wireforms::typed::{MessageType, TypedMessageBuf};
+    use wireforms::Encode;
+
+    /// Decodes `wire` (two messages) and returns the frames.
+    fn frames(mut codec: super::LengthDelimitedCodec, wire: &[u8]) -> Vec<Vec<u8>> {
+        let mut buf = BytesMut::from(wire);
+        let mut out = Vec::new();
+        while let Some(f) = codec.decode(&mut buf).unwrap() {
+            out.push(f.to_vec());
+        }
+        assert!(buf.is_empty());
+        out
+    }
+
+    fn twice(m: &impl Encode) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        m.encode(&mut b).unwrap();
+        m.encode(&mut b).unwrap();
+        b.to_vec()
+    }
+
+    #[test]
+    fn peers_read_our_bytes() {
+        let f = twice(&FrameBuf::new(&b"abc"[..]));
+        assert_eq!(
+            frames(super::frame(), &f),
+            [b"abc".to_vec(), b"abc".to_vec()]
+        );
+        let t = twice(&TypedMessageBuf::new(MessageType(9), &b"abc"[..]));
+        assert_eq!(
+            frames(super::typed(), &t),
+            [b"\x09abc".to_vec(), b"\x09abc".to_vec()]
+        );
+        let m = twice(&PacketBuf::new(PacketType(9), &b"abc"[..]));
+        assert_eq!(
+            frames(super::magic(), &m),
+            [m[..11].to_vec(), m[11..].to_vec()]
+        );
+        let x = twice(&MuxFrameBuf::new(ChannelId(9), &b"abc"[..]));
+        assert_eq!(frames(super::mux(), &x), [x[..7].to_vec(), x[7..].to_vec()]);
+    }
+
+    #[test]
+    fn peer_encoders_write_the_same_sizes() {
+        let mut out = BytesMut::new();
+        super::typed()
+            .encode(Bytes::from_static(b"\x09abc"), &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\x00\x00\x00\x03\x09abc");
+        out.clear();
+        let header = b"\xde\xad\xbe\xef\x01\x09";
+        let mut item = header.to_vec();
+        item.extend_from_slice(b"abc");
+        super::magic_encoder()
+            .encode(Bytes::from(item.clone()), &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 8 + 3);
+        assert_eq!(frames(super::magic_encoder(), &out), [item]);
+        out.clear();
+        super::mux_encoder()
+            .encode(Bytes::from_static(b"\x00\x09abc"), &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\x00\x03\x00\x09abc");
+    }
 }

@@ -137,7 +137,10 @@ fn the_counter_counts() {
 
 #[test]
 fn typed() {
-    check::<Typed>(TypedMessageBuf::new(MessageType(1), &b"sixteen bytes..."[..]));
+    check::<Typed>(TypedMessageBuf::new(
+        MessageType(1),
+        &b"sixteen bytes..."[..],
+    ));
 }
 
 #[test]
