@@ -46,6 +46,9 @@ pub struct BenchOptions {
     /// How long each side of each scenario sends; overrides `quick`
     /// (default: 1 s quick, 3 s otherwise).
     pub measure: Option<Duration>,
+    /// Run only the scenarios whose id contains this (the raw TCP ceiling
+    /// always runs: the other figures are compared with it).
+    pub only: Option<String>,
 }
 
 impl BenchOptions {
@@ -292,7 +295,10 @@ fn figure(unit: &Unit, r: &Received) -> f64 {
 /// TCP ceiling first. `progress` is called before each measurement.
 pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScenarioResult> {
     let d = options.measure();
-    let list = scenario_list();
+    let mut list = scenario_list();
+    if let Some(only) = &options.only {
+        list.retain(|s| s.id == "raw-tcp" || s.id.contains(only.as_str()));
+    }
     let steps = list
         .iter()
         .map(|s| 1 + usize::from(s.baseline.is_some()))

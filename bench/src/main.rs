@@ -1,4 +1,4 @@
-//! `wireforms-bench [--quick] [--json]`: the loopback scenarios of
+//! `wireforms-bench [--quick] [--json] [--only ID]`: the loopback scenarios of
 //! [`wireforms_bench::run`], printed as a table (or JSON). Progress goes to
 //! standard error when it is a terminal.
 //!
@@ -12,12 +12,14 @@ use wireforms_bench::{render_json, render_table, run, BenchOptions};
 fn main() -> ExitCode {
     let mut options = BenchOptions::default();
     let mut json = false;
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--only" => options.only = args.next(),
             "--quick" => options.quick = true,
             "--json" => json = true,
             "-h" | "--help" => {
-                println!("usage: wireforms-bench [--quick] [--json]");
+                println!("usage: wireforms-bench [--quick] [--json] [--only SCENARIO-ID-PART]");
                 return ExitCode::SUCCESS;
             }
             other => {

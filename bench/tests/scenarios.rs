@@ -10,6 +10,7 @@ fn every_scenario_runs_and_renders() {
     let options = BenchOptions {
         quick: true,
         measure: Some(Duration::from_millis(40)),
+        only: None,
     };
     let mut steps = Vec::new();
     let results = run(&options, &mut |p| steps.push((p.step, p.steps)));
