@@ -178,6 +178,21 @@ fn bench_format<F: WireFormat>(c: &mut Criterion, cases: Vec<Case<F>>) {
                 black_box(buf.len());
             })
         });
+        // The serializer alone, from a borrowed message (no owned clone).
+        encode.bench_function(
+            BenchmarkId::new("wireforms-encode-borrowed", case.size),
+            |b| {
+                let message = F::borrow(&case.message);
+                let mut buf = BytesMut::with_capacity(capacity);
+                b.iter(|| {
+                    buf.clear();
+                    for _ in 0..n {
+                        black_box(&message).encode(&mut buf).expect("encodable");
+                    }
+                    black_box(buf.len());
+                })
+            },
+        );
         match &case.peer {
             Peer::Length { encoder, item, .. } => encode.bench_function(
                 BenchmarkId::new("tokio-util-LengthDelimitedCodec", case.size),
