@@ -159,7 +159,7 @@ fn scenario_list() -> Vec<Scenario> {
     vec![
         Scenario {
             id: "raw-tcp",
-            title: "raw TCP copy, 64 KiB writes (the ceiling)",
+            title: "raw TCP copy, 64 KiB writes (the ceiling, best of 2)",
             unit: Unit::Bytes,
             baseline_name: None,
             target: None,
@@ -292,20 +292,22 @@ fn figure(unit: &Unit, r: &Received) -> f64 {
 }
 
 /// Runs every scenario and returns the results in a fixed order, the raw
-/// TCP ceiling first. `progress` is called before each measurement.
+/// TCP ceiling first (the better of a measurement at the start and one at
+/// the end). `progress` is called before each measurement.
 pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScenarioResult> {
     let d = options.measure();
     let mut list = scenario_list();
     if let Some(only) = &options.only {
         list.retain(|s| s.id == "raw-tcp" || s.id.contains(only.as_str()));
     }
-    let steps = list
+    // The ceiling is measured first and again last, and the better figure
+    // kept: on a shared machine one measurement can land in a busy moment.
+    let steps = 1 + list
         .iter()
         .map(|s| 1 + usize::from(s.baseline.is_some()))
-        .sum();
+        .sum::<usize>();
     let mut done = 0;
-    let mut raw_mb = None;
-    let mut results = Vec::new();
+    let mut measured = Vec::new();
     for s in &list {
         progress(Progress {
             step: done + 1,
@@ -324,7 +326,20 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Ve
             figure(&s.unit, &measure(d))
         });
         done += 1 + usize::from(baseline.is_some());
+        measured.push((s, ours, baseline));
+    }
+    progress(Progress {
+        step: steps,
+        steps,
+        scenario: "raw-tcp",
+        side: "again, at the end",
+    });
+    let raw_again = scenarios::raw_tcp(d).mb_per_s();
+    let mut raw_mb = None;
+    let mut results = Vec::new();
+    for (s, mut ours, baseline) in measured {
         if s.id == "raw-tcp" {
+            ours = ours.max(raw_again);
             raw_mb = Some(ours);
         }
         let ratio = baseline.filter(|b| *b > 0.0).map(|b| ours / b);

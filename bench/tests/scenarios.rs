@@ -15,8 +15,8 @@ fn every_scenario_runs_and_renders() {
     let mut steps = Vec::new();
     let results = run(&options, &mut |p| steps.push((p.step, p.steps)));
     assert_eq!(results.len(), 8);
-    assert_eq!(steps.len(), 15);
-    assert!(steps.iter().all(|&(_, total)| total == 15));
+    assert_eq!(steps.len(), 16);
+    assert!(steps.iter().all(|&(_, total)| total == 16));
     for r in &results {
         assert!(r.ours > 0.0, "{}: {r:?}", r.id);
         assert!(r.baseline.is_none_or(|b| b > 0.0), "{}: {r:?}", r.id);
