@@ -29,7 +29,11 @@ async fn exchange(addr: std::net::SocketAddr, input: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn reference_server_answers_as_the_spec_says() {
-    let server = start(reference::request(Default::default(), ServerOptions::default())).await;
+    let server = start(reference::request(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
     let out = exchange(
         server.local_addr,
         "1:ECHO:hello\n2:UPPER:make this uppercase ß\r\n3:REVERSE:h\u{e9}llo\n4:FOO:x\n::x\n5:ECHO:a:b:c\n6:ECHO:no newline".as_bytes(),
@@ -44,14 +48,23 @@ async fn reference_server_answers_as_the_spec_says() {
 
 #[tokio::test]
 async fn malformed_line_closes_that_connection_only() {
-    let server = start(reference::request(Default::default(), ServerOptions::default())).await;
-    let client = Client::connect(server.local_addr, ClientConfig::default()).await.unwrap();
+    let server = start(reference::request(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
+    let client = Client::connect(server.local_addr, ClientConfig::default())
+        .await
+        .unwrap();
     // Answered up to the malformed line, then closed.
     let out = exchange(server.local_addr, b"1:ECHO:a\nno colons here\n2:ECHO:b\n").await;
     assert_eq!(out, b"1:OK:a\n");
     let out = exchange(server.local_addr, b"1:ECHO:\xff\xfe\n").await;
     assert!(out.is_empty(), "invalid UTF-8 closes without a reply");
-    assert_eq!(&*client.call("ECHO", "still fine").await.unwrap().data, "still fine");
+    assert_eq!(
+        &*client.call("ECHO", "still fine").await.unwrap().data,
+        "still fine"
+    );
     drop(client);
     let stats = server.shutdown().await.unwrap();
     assert_eq!(stats.wire_errors, 2);
@@ -75,7 +88,9 @@ async fn over_long_line_is_refused_without_buffering_it() {
                 return false;
             }
             let mut probe = [0u8; 1];
-            if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(1), s.read(&mut probe)).await {
+            if let Ok(Ok(0)) =
+                tokio::time::timeout(Duration::from_millis(1), s.read(&mut probe)).await
+            {
                 return true;
             }
         }
@@ -88,8 +103,14 @@ async fn over_long_line_is_refused_without_buffering_it() {
 
 #[tokio::test]
 async fn thousand_concurrent_calls_over_one_connection() {
-    let server = start(reference::request(Default::default(), ServerOptions::default())).await;
-    let client = Client::connect(server.local_addr, ClientConfig::default()).await.unwrap();
+    let server = start(reference::request(
+        Default::default(),
+        ServerOptions::default(),
+    ))
+    .await;
+    let client = Client::connect(server.local_addr, ClientConfig::default())
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for t in 0..10 {
         let client = client.clone();
@@ -136,7 +157,9 @@ async fn out_of_order_server(batch: usize) -> std::net::SocketAddr {
 #[tokio::test]
 async fn responses_out_of_order_are_matched_by_id() {
     let addr = out_of_order_server(1000).await;
-    let client = Client::connect(addr, ClientConfig::default()).await.unwrap();
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
     let calls = (0..1000).map(|i| {
         let client = client.clone();
         async move { (i, client.call("ECHO", &format!("payload {i}")).await) }
@@ -180,7 +203,9 @@ async fn connection_loss_fails_every_pending_call() {
         // Answer half a line, then vanish.
         let _ = s.write_all(b"1:OK:hal").await;
     });
-    let client = Client::connect(addr, ClientConfig::default()).await.unwrap();
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
     let results = bounded(
         "calls",
         futures::future::join_all((0..20).map(|_| client.call("ECHO", "x"))),
@@ -190,7 +215,10 @@ async fn connection_loss_fails_every_pending_call() {
         assert_eq!(r.unwrap_err().kind(), ErrorKind::Closed);
     }
     // New calls fail at once.
-    assert_eq!(client.call("ECHO", "x").await.unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        client.call("ECHO", "x").await.unwrap_err().kind(),
+        ErrorKind::Closed
+    );
 }
 
 #[tokio::test]
@@ -202,17 +230,25 @@ async fn unknown_and_duplicate_ids_are_counted_not_fatal() {
         let mut requests = FramedRead::new(read, RequestCodec::default());
         while let Some(Ok(r)) = requests.next().await {
             let mut out = BytesMut::new();
-            ResponseBuf::new("999999", "OK", "stray").encode(&mut out).unwrap();
-            ResponseBuf::new("not-a-number", "OK", "stray").encode(&mut out).unwrap();
+            ResponseBuf::new("999999", "OK", "stray")
+                .encode(&mut out)
+                .unwrap();
+            ResponseBuf::new("not-a-number", "OK", "stray")
+                .encode(&mut out)
+                .unwrap();
             let reply = ResponseBuf::new(r.id.clone(), "OK", r.args.clone());
             reply.encode(&mut out).unwrap();
             reply.encode(&mut out).unwrap(); // answered twice
             write.write_all(&out).await.unwrap();
         }
     });
-    let client = Client::connect(addr, ClientConfig::default()).await.unwrap();
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
     for i in 0..5 {
-        let r = bounded("call", client.call("ECHO", &i.to_string())).await.unwrap();
+        let r = bounded("call", client.call("ECHO", &i.to_string()))
+            .await
+            .unwrap();
         assert_eq!(&*r.data, i.to_string());
     }
     tokio::time::sleep(Duration::from_millis(50)).await;

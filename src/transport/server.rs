@@ -7,10 +7,11 @@
 //! Messages on one connection are answered in order; replies to messages
 //! that arrive together are written together, with one flush.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -121,6 +122,8 @@ pub struct ServerStats {
     pub messages: u64,
     /// Connections closed because of a wire error (bad magic, over-limit...).
     pub wire_errors: u64,
+    /// The same, by error kind name (`too_large`, `bad_magic`...).
+    pub wire_error_kinds: BTreeMap<&'static str, u64>,
     /// Connections closed because the peer was silent or did not read.
     pub timeouts: u64,
     /// Connections still open at the shutdown deadline, closed then.
@@ -133,6 +136,7 @@ struct Counters {
     refused: AtomicU64,
     messages: AtomicU64,
     wire_errors: AtomicU64,
+    wire_error_kinds: Mutex<BTreeMap<&'static str, u64>>,
     timeouts: AtomicU64,
 }
 
@@ -253,6 +257,12 @@ where
                     End::Shutdown => debug!(%peer, "closed for shutdown"),
                     End::Wire(e) => {
                         counters.wire_errors.fetch_add(1, Ordering::Relaxed);
+                        *counters
+                            .wire_error_kinds
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(e.kind().as_str())
+                            .or_default() += 1;
                         info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
                     }
                     End::Timeout(what) => {
@@ -281,11 +291,17 @@ where
                 }
             }
         }
+        let error_kinds = counters
+            .wire_error_kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Ok(ServerStats {
             connections: counters.connections.load(Ordering::Relaxed),
             refused: counters.refused.load(Ordering::Relaxed),
             messages: counters.messages.load(Ordering::Relaxed),
             wire_errors: counters.wire_errors.load(Ordering::Relaxed),
+            wire_error_kinds: error_kinds,
             timeouts: counters.timeouts.load(Ordering::Relaxed),
             aborted,
         })
@@ -332,10 +348,21 @@ where
             while let Some(message) = pending.take() {
                 counters.messages.fetch_add(1, Ordering::Relaxed);
                 for reply in self.handler.replies(message) {
-                    if let Err(e) = writer.feed(reply).await {
-                        stop = Some(classify(e));
+                    // `feed` flushes once the write buffer passes its
+                    // boundary, so a peer that never reads blocks it: bound
+                    // it like any other write.
+                    match tokio::time::timeout(self.options.write_timeout, writer.feed(reply)).await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => stop = Some(classify(e)),
+                        Err(_) => stop = Some(End::Timeout("write")),
+                    }
+                    if stop.is_some() {
                         break;
                     }
+                }
+                if stop.is_some() {
+                    break;
                 }
                 match reader.next().now_or_never() {
                     Some(Some(Ok(message))) => pending = Some(message),
@@ -343,6 +370,9 @@ where
                     Some(None) => stop = Some(End::Clean),
                     None => {}
                 }
+            }
+            if let Some(End::Timeout(what)) = stop {
+                break End::Timeout(what);
             }
             match tokio::time::timeout(self.options.write_timeout, writer.flush()).await {
                 Err(_) => break End::Timeout("write"),
