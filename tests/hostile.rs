@@ -76,8 +76,9 @@ async fn largest_length_header_is_refused_or_timed_out() {
         let (header, kind) = largest_header(format);
         let mut s = TcpStream::connect(server.local_addr).await.unwrap();
         s.write_all(header).await.unwrap();
-        let (reply, _) = until_closed(&mut s).await;
+        let (reply, took) = until_closed(&mut s).await;
         assert!(reply.is_empty(), "{format}: no reply to a bad header");
+        println!("{format}: largest-length header closed after {took:?}");
         // Other connections carry on.
         round_trip(server.local_addr, format).await;
         let stats = server.shutdown().await.unwrap();
@@ -167,6 +168,7 @@ async fn slow_peer_trickling_bytes_is_cut_at_the_idle_timeout() {
             }
         }
         assert!(closed, "{format}: trickling peer was never cut");
+        println!("{format}: trickling peer cut after {:?}", started.elapsed());
         assert!(started.elapsed() < Duration::from_secs(3), "{format}");
         let stats = server.shutdown().await.unwrap();
         assert_eq!(stats.timeouts, 1, "{format}");
@@ -258,7 +260,12 @@ async fn a_peer_that_never_reads_is_cut_at_the_write_timeout() {
             }
             s
         });
+        let started = Instant::now();
         let s = bounded("writer stops", writer).await.unwrap();
+        println!(
+            "{format}: never-reading peer cut after {:?}",
+            started.elapsed()
+        );
         drop(s);
         let stats = bounded("shutdown", server.shutdown()).await.unwrap();
         assert_eq!(stats.timeouts, 1, "{format}: {stats:?}");
@@ -376,6 +383,7 @@ async fn graceful_shutdown_under_load_loses_no_reply() {
     }
     // Every request the server read was answered.
     assert_eq!(stats.messages, answered);
+    println!("shutdown under load: {answered} requests read and answered, returned after {took:?}, {} connections aborted", stats.aborted);
     assert!(answered > 0);
     assert_eq!(stats.aborted, 0);
     assert!(

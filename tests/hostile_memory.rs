@@ -31,7 +31,8 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                - layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         } else {
             CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -66,14 +67,26 @@ async fn huge_length_claims_reserve_at_most_the_limit() {
     let mut report = Vec::new();
 
     let limit = 1 << 20;
-    let server = support::start(reference::typed(typed::Limits { max_payload_len: limit }, options.clone())).await;
+    let server = support::start(reference::typed(
+        typed::Limits {
+            max_payload_len: limit,
+        },
+        options.clone(),
+    ))
+    .await;
     let over = peak_growth(&server, b"\xff\xff\xff\xff\x01").await;
     let at = peak_growth(&server, &[0x00, 0x10, 0x00, 0x00, 0x01]).await; // exactly 1 MiB, then nothing
     server.shutdown().await.unwrap();
     report.push(("typed 4 GiB claim", over, OVERHEAD));
     report.push(("typed 1 MiB claim", at, limit as usize + OVERHEAD));
 
-    let server = support::start(reference::frame(frame::Limits { max_payload_len: limit }, options.clone())).await;
+    let server = support::start(reference::frame(
+        frame::Limits {
+            max_payload_len: limit,
+        },
+        options.clone(),
+    ))
+    .await;
     let over = peak_growth(&server, b"\xff\xff\xff\xff").await;
     server.shutdown().await.unwrap();
     report.push(("frame 4 GiB claim", over, OVERHEAD));
@@ -92,7 +105,11 @@ async fn huge_length_claims_reserve_at_most_the_limit() {
     let endless = vec![b'x'; 200_000];
     let at = peak_growth(&server, &endless).await;
     server.shutdown().await.unwrap();
-    report.push(("request 200 KB line", at, reqres::DEFAULT_MAX_LINE_LEN * 2 + OVERHEAD));
+    report.push((
+        "request 200 KB line",
+        at,
+        reqres::DEFAULT_MAX_LINE_LEN * 2 + OVERHEAD,
+    ));
 
     for (case, grew, bound) in &report {
         println!("{case}: peak growth {grew} bytes (bound {bound})");

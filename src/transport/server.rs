@@ -384,8 +384,11 @@ where
             }
         };
         // Every message read has been answered and flushed: close our side
-        // cleanly so the peer sees an end of stream, not a reset.
-        let _ = tokio::time::timeout(self.options.write_timeout, writer.close()).await;
+        // cleanly so the peer sees an end of stream, not a reset (unless the
+        // peer stopped reading: then there is nothing to wait for).
+        if !matches!(end, End::Timeout("write")) {
+            let _ = tokio::time::timeout(self.options.write_timeout, writer.close()).await;
+        }
         end
     }
 }
