@@ -14,15 +14,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::transport::codec::WireCodec;
+use crate::transport::write_batch::WriteBatch;
 use crate::wire::WireFormat;
 use crate::Error;
 
@@ -316,11 +319,14 @@ where
     ) -> End {
         configure(&stream, &self.options);
         debug!(%peer, "accepted");
-        let (read, write) = stream.into_split();
+        let (read, mut write) = stream.into_split();
         let mut codec = WireCodec::<In>::new(self.limits.clone());
         codec.set_answer_unterminated_last_line(self.answer_unterminated_last_line);
         let mut reader = FramedRead::new(read, codec);
-        let mut writer = FramedWrite::new(write, WireCodec::<Out>::default());
+        // Replies: small ones coalesced, large payloads written from the
+        // buffer they arrived in (a reference reply often shares the request's).
+        let mut batch = WriteBatch::new();
+        let write_timeout = self.options.write_timeout;
 
         let end = loop {
             let next = tokio::select! {
@@ -342,24 +348,24 @@ where
                 Ok(Some(Ok(message))) => message,
             };
             // Answer this message and every other one already buffered, then
-            // flush once: pipelined requests get batched replies.
+            // write once: pipelined requests get batched replies.
             let mut pending = Some(first);
             let mut stop = None;
             while let Some(message) = pending.take() {
                 counters.messages.fetch_add(1, Ordering::Relaxed);
                 for reply in self.handler.replies(message) {
-                    // `feed` flushes once the write buffer passes its
-                    // boundary, so a peer that never reads blocks it: bound
-                    // it like any other write.
-                    match tokio::time::timeout(self.options.write_timeout, writer.feed(reply)).await
-                    {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => stop = Some(classify(e)),
-                        Err(_) => stop = Some(End::Timeout("write")),
-                    }
-                    if stop.is_some() {
+                    if let Err(e) = batch.push(&reply) {
+                        stop = Some(classify(e));
                         break;
                     }
+                }
+                if stop.is_none() && batch.len() >= BATCH_WRITE_AT {
+                    // Bound the batch: a peer that pipelines without end is
+                    // answered as it goes, and one that never reads is cut
+                    // here by the write timeout.
+                    stop = write_batch(&mut batch, &mut write, write_timeout)
+                        .await
+                        .err();
                 }
                 if stop.is_some() {
                     break;
@@ -374,22 +380,38 @@ where
             if let Some(End::Timeout(what)) = stop {
                 break End::Timeout(what);
             }
-            match tokio::time::timeout(self.options.write_timeout, writer.flush()).await {
-                Err(_) => break End::Timeout("write"),
-                Ok(Err(e)) => break classify(e),
-                Ok(Ok(())) => {}
+            if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
+                break end;
             }
             if let Some(end) = stop {
                 break end;
             }
         };
-        // Every message read has been answered and flushed: close our side
+        // Every message read has been answered and written: close our side
         // cleanly so the peer sees an end of stream, not a reset (unless the
         // peer stopped reading: then there is nothing to wait for).
         if !matches!(end, End::Timeout("write")) {
-            let _ = tokio::time::timeout(self.options.write_timeout, writer.close()).await;
+            let _ = tokio::time::timeout(write_timeout, write.shutdown()).await;
         }
         end
+    }
+}
+
+/// Replies buffered beyond this are written before more requests are read.
+const BATCH_WRITE_AT: usize = 256 * 1024;
+
+async fn write_batch(
+    batch: &mut WriteBatch,
+    write: &mut OwnedWriteHalf,
+    timeout: Duration,
+) -> Result<(), End> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, batch.write_to(write)).await {
+        Err(_) => Err(End::Timeout("write")),
+        Ok(Err(e)) => Err(classify(e)),
+        Ok(Ok(())) => Ok(()),
     }
 }
 
