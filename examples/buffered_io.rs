@@ -28,14 +28,19 @@ async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<O
         return Ok(None);
     }
     if !line.ends_with('\n') && n as u64 == MAX_LINE {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line too long"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "line too long",
+        ));
     }
     Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     println!("Buffered I/O server on {addr}");
@@ -77,7 +82,9 @@ async fn handle(conn: TcpStream) -> std::io::Result<()> {
     let mut writer = BufWriter::new(write);
     while let Some(line) = read_line(&mut reader).await? {
         println!("Received: {line}");
-        writer.write_all(format!("Echo: {line}\n").as_bytes()).await?;
+        writer
+            .write_all(format!("Echo: {line}\n").as_bytes())
+            .await?;
         // Flush when no more input is buffered: replies to lines that
         // arrived together leave together.
         if reader.buffer().is_empty() {

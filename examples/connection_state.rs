@@ -39,7 +39,9 @@ type Registry = Arc<Mutex<BTreeMap<u64, String>>>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     println!("Stateful server on {addr}");
@@ -56,7 +58,16 @@ async fn main() -> Result<(), BoxError> {
     let mut bob = connect(addr).await?;
     converse(&mut bob, "bob", "LOGIN bob").await?;
     let mut alice = connect(addr).await?;
-    for line in ["WHOAMI", "LOGIN", "LOGIN alice", "WHOAMI", "", "WHO", "DANCE", "QUIT"] {
+    for line in [
+        "WHOAMI",
+        "LOGIN",
+        "LOGIN alice",
+        "WHOAMI",
+        "",
+        "WHO",
+        "DANCE",
+        "QUIT",
+    ] {
         converse(&mut alice, "alice", line).await?;
     }
     converse(&mut bob, "bob", "QUIT").await?;

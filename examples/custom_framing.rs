@@ -32,7 +32,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -74,7 +76,10 @@ async fn main() -> Result<(), BoxError> {
     raw.write_all(&(2u32 << 20).to_be_bytes()).await?;
     let mut rest = Vec::new();
     raw.read_to_end(&mut rest).await?;
-    println!("2 MiB header: connection closed with {} reply bytes", rest.len());
+    println!(
+        "2 MiB header: connection closed with {} reply bytes",
+        rest.len()
+    );
 
     shutdown.cancel();
     let stats = server.await??;

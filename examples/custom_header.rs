@@ -30,7 +30,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -63,7 +65,10 @@ async fn main() -> Result<(), BoxError> {
     raw.write_all(&[0xca, 0xfe, 0xba, 0xbe, 1, 1, 0, 0]).await?;
     let mut reply = Vec::new();
     raw.read_to_end(&mut reply).await?;
-    println!("Bad magic: connection closed with {} reply bytes", reply.len());
+    println!(
+        "Bad magic: connection closed with {} reply bytes",
+        reply.len()
+    );
 
     shutdown.cancel();
     let stats = server.await??;

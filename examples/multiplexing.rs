@@ -35,7 +35,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -51,7 +53,10 @@ async fn main() -> Result<(), BoxError> {
     let mut channels = tokio::task::JoinSet::new();
     channels.spawn(converse(
         session.open(ChannelId(1))?,
-        vec!["Message on channel 1".into(), "Another message on channel 1".into()],
+        vec![
+            "Message on channel 1".into(),
+            "Another message on channel 1".into(),
+        ],
     ));
     channels.spawn(converse(
         session.open(ChannelId(2))?,

@@ -64,7 +64,9 @@ impl TokenBucket {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {

@@ -28,7 +28,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -47,8 +49,12 @@ async fn main() -> Result<(), BoxError> {
         ("FOO", "x"),
     ];
     // All five in flight at once, on one connection.
-    let responses =
-        try_join_all(requests.iter().map(|(command, args)| client.call(command, args))).await?;
+    let responses = try_join_all(
+        requests
+            .iter()
+            .map(|(command, args)| client.call(command, args)),
+    )
+    .await?;
     for ((command, args), response) in requests.iter().zip(&responses) {
         println!(
             "{command}:{args} => {}:{}:{}",
@@ -62,7 +68,10 @@ async fn main() -> Result<(), BoxError> {
     raw.write_all(b"no separators here\n").await?;
     let mut reply = Vec::new();
     raw.read_to_end(&mut reply).await?;
-    println!("Malformed line: connection closed with {} reply bytes", reply.len());
+    println!(
+        "Malformed line: connection closed with {} reply bytes",
+        reply.len()
+    );
 
     drop(client);
     shutdown.cancel();

@@ -34,7 +34,9 @@ const PREFIX: &[u8] = b"Echo: ";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
@@ -74,12 +76,18 @@ async fn main() -> Result<(), BoxError> {
         calls += 1;
         IoSlice::advance_slices(&mut bufs, n);
     }
-    println!("Sent {total} bytes from {} buffers in {calls} write call(s)", parts.len() + 1);
+    println!(
+        "Sent {total} bytes from {} buffers in {calls} write call(s)",
+        parts.len() + 1
+    );
 
     // Scatter: header and body land in separate buffers.
     let mut reply_header = [0u8; HEADER_LEN];
     let mut body = vec![0u8; PREFIX.len() + total - HEADER_LEN];
-    let mut slices = [IoSliceMut::new(&mut reply_header), IoSliceMut::new(&mut body)];
+    let mut slices = [
+        IoSliceMut::new(&mut reply_header),
+        IoSliceMut::new(&mut body),
+    ];
     let mut bufs = &mut slices[..];
     while !bufs.is_empty() {
         conn.readable().await?;

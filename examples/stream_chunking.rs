@@ -28,7 +28,9 @@ const TOTAL: usize = 5000;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
 
@@ -53,7 +55,10 @@ async fn main() -> Result<(), BoxError> {
         Ok::<_, BoxError>((count, received))
     });
 
-    let data: Bytes = (0..TOTAL).map(|i| (i % 256) as u8).collect::<Vec<u8>>().into();
+    let data: Bytes = (0..TOTAL)
+        .map(|i| (i % 256) as u8)
+        .collect::<Vec<u8>>()
+        .into();
     let chunk_count = TOTAL.div_ceil(CHUNK_SIZE);
     println!("Sending {TOTAL} bytes in {chunk_count} chunks");
     let mut sink = FramedWrite::new(TcpStream::connect(addr).await?, FrameCodec::default());
@@ -68,6 +73,9 @@ async fn main() -> Result<(), BoxError> {
 
     let (count, received) = receiver.await??;
     assert_eq!(received, data, "the bytes arrive intact");
-    println!("Server received {} bytes total in {count} chunks", received.len());
+    println!(
+        "Server received {} bytes total in {count} chunks",
+        received.len()
+    );
     Ok(())
 }

@@ -19,7 +19,9 @@ const MAX_MESSAGE: u64 = 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     println!("TCP server listening on {addr}");
@@ -61,7 +63,10 @@ async fn handle(mut conn: TcpStream) -> std::io::Result<()> {
     let peer = conn.peer_addr()?;
     println!("New connection from {peer}");
     let mut message = Vec::new();
-    (&mut conn).take(MAX_MESSAGE).read_to_end(&mut message).await?;
+    (&mut conn)
+        .take(MAX_MESSAGE)
+        .read_to_end(&mut message)
+        .await?;
     println!(
         "Received {} bytes: {}",
         message.len(),

@@ -30,7 +30,9 @@ const SERVER_IDLE_TIMEOUT: Duration = Duration::from_millis(300);
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
 
     // 1. Client-side timeouts, against a server that accepts and never answers.
     let silent = TcpListener::bind(&addr).await?;

@@ -30,7 +30,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let socket = Arc::new(UdpSocket::bind(&addr).await?);
     let server_addr = socket.local_addr()?;
     println!("UDP server listening on {server_addr}");
@@ -56,7 +58,8 @@ async fn main() -> Result<(), BoxError> {
 
     let mut buf = vec![0u8; MAX_DATAGRAM_LEN];
     let n = timeout(Duration::from_secs(2), client.recv(&mut buf)).await??;
-    let response = parse_datagram::<ResponseLine>(Bytes::copy_from_slice(&buf[..n]), &Default::default())?;
+    let response =
+        parse_datagram::<ResponseLine>(Bytes::copy_from_slice(&buf[..n]), &Default::default())?;
     println!(
         "Received: id={} status={} data={}",
         &*response.id, &*response.status, &*response.data
@@ -71,6 +74,9 @@ async fn main() -> Result<(), BoxError> {
 
     shutdown.cancel();
     let stats = server.await??;
-    println!("Server answered {} and rejected {}", stats.answered, stats.rejected);
+    println!(
+        "Server answered {} and rejected {}",
+        stats.answered, stats.rejected
+    );
     Ok(())
 }

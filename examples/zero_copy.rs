@@ -31,7 +31,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let dir = std::env::temp_dir();
     let tag = format!("wireforms-zero-copy-{}", std::process::id());
     let source = dir.join(format!("{tag}-sent.bin"));
