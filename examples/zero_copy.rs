@@ -8,8 +8,8 @@
 //! `*net.TCPConn` uses `sendfile(2)`, so the data never enters user space.
 //! `tokio::io::copy` does not: it moves the data through one buffer it
 //! reuses, which is cheap but not zero-copy (true `sendfile`/`splice` needs
-//! platform calls and `unsafe`-free wrappers such as `rustix`'s, outside
-//! this crate's dependencies). What wireforms itself guarantees is the
+//! a platform call, e.g. through `rustix` or `nix`, outside this crate's
+//! dependencies). What wireforms itself guarantees is the
 //! other kind of zero-copy: its codecs hand out payloads as `Bytes` views
 //! of the read buffer, never copies.
 //!
