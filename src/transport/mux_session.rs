@@ -24,7 +24,10 @@
 //! - **Dropped channels:** dropping a handle releases its id. Frames that
 //!   arrive for it afterwards are discarded and counted, until the
 //!   application opens the id again.
-//! - **Large writes** are split into frames of at most 65,535 bytes.
+//! - **Large writes** are split into frames of at most 65,535 bytes, and
+//!   the receiving channel yields each frame as its own item: a 70,000-byte
+//!   send arrives as two payloads (the format has no message boundary
+//!   larger than a frame).
 //! - **Fairness:** frames from all channels go through one queue that
 //!   channels enter one frame at a time, so a large write does not hold the
 //!   connection while other channels wait; the writer sends every frame

@@ -202,6 +202,21 @@ where
         self
     }
 
+    /// Serves `listener` on a spawned task; the returned handle knows the
+    /// address and shuts the server down.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the listener has no local address.
+    pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, Error> {
+        let local_addr = listener.local_addr()?;
+        let token = CancellationToken::new();
+        Ok(RunningServer::spawn(
+            local_addr,
+            token.clone(),
+            self.serve(listener, token),
+        ))
+    }
+
     /// Serves `listener` until `shutdown` is cancelled, then stops accepting,
     /// lets every connection answer the messages it has read, closes them,
     /// and returns. Connections still open after
