@@ -141,6 +141,7 @@ fn broken_typed_server() -> String {
 #[test]
 fn a_broken_server_fails_the_cases_it_breaks() {
     let addr = broken_typed_server();
+    let out = run(&[
         "conform",
         "-f",
         "typed",
