@@ -73,6 +73,17 @@ fn the_crate_decoder_passes_every_vector_through_the_harness() {
         closing_line(&out)
     );
     // A harness for one format skips the others instead of failing them.
+    let out = run(&[
+        "conform",
+        "--exec",
+        &format!("{exe} harness --format typed"),
+    ]);
+    assert!(out.status.success());
+    assert!(closing_line(&out).contains("skipped"));
+}
+
+#[test]
+fn list_json_junit_and_selection() {
     let out = run(&["conform", "--list", "--section", "magic/5.2"]);
     let s = text(&out.stdout);
     assert!(
