@@ -9,7 +9,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::BytesMut;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wireforms::{Encode, Error, Needed, Status, WireFormat};
 
 use crate::formats::{with_format, CliFormat, Field, Format, LimitArgs};
@@ -139,21 +139,33 @@ pub struct DecodeFailure {
 }
 
 impl DecodeFailure {
-    /// The JSON error object of `decode --json`.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("offset".into(), self.offset.into());
-        m.insert("error".into(), self.error.kind().as_str().into());
-        m.insert("message".into(), self.error.to_string().into());
-        m.insert(
-            "section".into(),
-            self.error.section().map_or(Value::Null, Value::from),
-        );
-        if let Error::Incomplete { needed, .. } = self.error {
-            m.insert("needed".into(), needed.map_or(Value::Null, Value::from));
-        }
-        Value::Object(m)
+    /// The `decode --json` error object as one JSON line: `offset`,
+    /// `error`, `message`, `section`, and `needed` for `incomplete`.
+    pub fn json_line(&self) -> Result<Vec<u8>> {
+        let needed = match self.error {
+            Error::Incomplete { needed, .. } => Some(needed),
+            _ => None,
+        };
+        let line = ErrorLine {
+            offset: self.offset,
+            error: self.error.kind().as_str(),
+            message: self.error.to_string(),
+            section: self.error.section(),
+            needed,
+        };
+        Ok(serde_json::to_vec(&line)?)
     }
+}
+
+/// The error object, fields in the order the issue lists them.
+#[derive(serde::Serialize)]
+struct ErrorLine {
+    offset: u64,
+    error: &'static str,
+    message: String,
+    section: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needed: Option<Option<usize>>,
 }
 
 /// Reads a stream and hands each message, with its bytes and offset, to `each`.
@@ -400,7 +412,7 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
         Err(failure) => {
             match args.style {
                 Style::Json => {
-                    let mut obj = serde_json::to_vec(&failure.to_json())?;
+                    let mut obj = failure.json_line()?;
                     obj.push(b'\n');
                     write_out(&mut stdout, &obj)?;
                 }
