@@ -8,13 +8,13 @@ use anyhow::{anyhow, bail, Result};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
+use wireforms::magic;
 use wireforms::magic::PacketBuf;
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::serve_udp;
 use wireforms::typed::{Typed, TypedMessageBuf};
-use wireforms::{magic, reqres, typed};
 
 use crate::formats::{CliFormat, Format, LimitArgs};
 
@@ -32,26 +32,7 @@ pub struct ServeArgs {
     pub options: ServerOptions,
 }
 
-/// The typed reference reply (spec typed §6).
-pub fn typed_reply(m: TypedMessageBuf) -> Vec<TypedMessageBuf> {
-    let t = typed::reference_reply(&m.as_message()).message_type;
-    vec![TypedMessageBuf::new(t, m.payload)]
-}
-
-/// The magic reference reply (spec magic §6).
-pub fn magic_reply(p: PacketBuf) -> Vec<PacketBuf> {
-    let r = magic::reference_reply(&p.as_packet());
-    vec![PacketBuf {
-        version: r.version,
-        packet_type: r.packet_type,
-        payload: p.payload,
-    }]
-}
-
-/// The request/response reference reply (spec reqres §6).
-pub fn request_reply(r: RequestBuf) -> Vec<ResponseBuf> {
-    vec![reqres::reference_reply(&r.as_request())]
-}
+pub use wireforms::transport::reference::{magic_reply, request_reply, typed_reply};
 
 /// A token cancelled on Ctrl-C or SIGTERM.
 pub fn shutdown_on_signal() -> CancellationToken {
