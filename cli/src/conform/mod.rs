@@ -2,7 +2,8 @@
 //!
 //! Cases are named `<format>/<section>/<n>` after the spec section they
 //! check (vector-derived cases keep the vector's `tcId`; cases of their own
-//! are numbered from 101). Each is a MUST or a SHOULD and has a bounded
+//! are numbered from 101; hostile-peer cases are `<format>/8/<n>`, see
+//! `hostile.rs`). Each is a MUST or a SHOULD and has a bounded
 //! time. Server cases drive a server over TCP; with `--exec`, vector cases
 //! drive a decoder through the harness protocol (`spec/harness.md`).
 
