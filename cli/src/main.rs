@@ -216,6 +216,8 @@ struct ConformCmd {
     vectors: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    expect: conform::ExpectArgs,
 }
 
 #[derive(Clone, Copy)]
@@ -320,6 +322,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 timeout: c.timeout,
                 prompt: c.prompt,
                 vectors: c.vectors,
+                expect: c.expect,
             }))
         }
         Command::Harness(c) => harness::harness(c.format),

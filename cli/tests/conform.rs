@@ -44,7 +44,9 @@ fn assert_all_passed(out: &Output) {
 
 #[test]
 fn passes_against_the_built_in_servers() {
-    let out = run(&["conform"]);
+    // A short idle timeout keeps the idle cases quick; with --prompt 500ms
+    // they fail unless the built-in servers really are started with it.
+    let out = run(&["conform", "--idle-timeout", "300ms", "--prompt", "500ms"]);
     assert_all_passed(&out);
     let s = text(&out.stdout);
     for id in [
@@ -54,6 +56,19 @@ fn passes_against_the_built_in_servers() {
         "mux/5.3/21",
         "reqres/6/101",
         "reqres/5.2/101",
+        // The hostile-peer cases (spec/security.md), one of each section.
+        "typed/8/101",
+        "magic/8/101",
+        "frame/8/201",
+        "mux/8/202",
+        "reqres/8/202",
+        "typed/8/301",
+        "mux/8/301",
+        "frame/8/401",
+        "reqres/8/402",
+        "magic/8/501",
+        "reqres/8/502",
+        "typed/8/503",
     ] {
         assert!(
             s.lines().any(|l| l.starts_with("PASS") && l.contains(id)),
@@ -208,4 +223,130 @@ fn a_broken_server_fails_the_cases_it_breaks() {
         "{s}"
     );
     assert!(closing_line(&out).ends_with(", 2 skipped"), "{s}");
+}
+
+/// A magic server that does what the guide's does under abuse: it never
+/// times out a peer, has no connection limit, and skips garbage to the next
+/// magic instead of closing. Its replies are otherwise right.
+fn lax_magic_server() -> String {
+    const MAGIC: [u8; 4] = [0xde, 0xad, 0xbe, 0xef];
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    loop {
+                        let Some(start) = buf.windows(4).position(|w| w == MAGIC) else {
+                            buf.drain(..buf.len().saturating_sub(3));
+                            break;
+                        };
+                        buf.drain(..start);
+                        if buf.len() < 8 {
+                            break;
+                        }
+                        let end = 8 + u16::from_be_bytes([buf[6], buf[7]]) as usize;
+                        if buf.len() < end {
+                            break;
+                        }
+                        let mut reply: Vec<u8> = buf.drain(..end).collect();
+                        reply[4] = 1;
+                        reply[5] = reply[5].wrapping_add(1);
+                        if conn.write_all(&reply).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_lax_server_warns_and_fails_the_hostile_cases() {
+    let addr = lax_magic_server();
+    let base = [
+        "conform",
+        "-f",
+        "magic",
+        "-t",
+        &addr,
+        "--prompt",
+        "300ms",
+        "--timeout",
+        "2s",
+    ];
+    let status = |s: &str, id: &str| {
+        s.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("missing")
+            .to_string()
+    };
+
+    // Without the expectations the idle and flood cases cannot be judged.
+    let out = run(&[&base[..], &["--section", "magic/8"]].concat());
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    for id in ["magic/8/101", "magic/8/201", "magic/8/202", "magic/8/301"] {
+        assert_eq!(status(&s, id), "SKIP", "{id}\n{s}");
+    }
+    // Answers the packet after the garbage: a MUST broken.
+    assert_eq!(status(&s, "magic/8/501"), "FAIL", "{s}");
+    assert_eq!(status(&s, "magic/8/502"), "WARN", "{s}");
+    // What it does right still passes.
+    for id in ["magic/8/401", "magic/8/402", "magic/8/503"] {
+        assert_eq!(status(&s, id), "PASS", "{id}\n{s}");
+    }
+
+    let expect = ["--idle-timeout", "300ms", "--max-connections", "4"];
+    let out = run(&[
+        &base[..],
+        &expect,
+        &["--section", "security/2", "--section", "security/3"],
+    ]
+    .concat());
+    let s = text(&out.stdout);
+    // SHOULD cases: warnings, so the run passes.
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    for id in ["magic/8/201", "magic/8/202", "magic/8/301"] {
+        assert_eq!(status(&s, id), "WARN", "{id}\n{s}");
+    }
+    assert!(
+        s.contains("still open") && s.contains("byte(s) trickled"),
+        "{s}"
+    );
+    assert!(s.contains("connection 5 (over the limit of 4)"), "{s}");
+
+    let out = run(&[&base[..], &expect, &["--strict", "--case", "magic/8/201"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(status(&text(&out.stdout), "magic/8/201"), "FAIL");
+}
+
+#[test]
+fn hostile_cases_listed_by_section() {
+    let out = run(&["conform", "--list", "--section", "security/2"]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}");
+    // Cases 201 and 202 of each of the five servers.
+    assert!(s.ends_with("10 cases\n"), "{s}");
+    assert!(s
+        .lines()
+        .filter(|l| !l.ends_with("cases"))
+        .all(|l| l.contains("/8/20")));
+    let out = run(&["conform", "--list", "--section", "typed/8"]);
+    assert!(
+        text(&out.stdout).ends_with("9 cases\n"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -2,11 +2,13 @@
 //!
 //! Cases are named `<format>/<section>/<n>` after the spec section they
 //! check (vector-derived cases keep the vector's `tcId`; cases of their own
-//! are numbered from 101). Each is a MUST or a SHOULD and has a bounded
+//! are numbered from 101; hostile-peer cases are `<format>/8/<n>`, see
+//! `hostile.rs`). Each is a MUST or a SHOULD and has a bounded
 //! time. Server cases drive a server over TCP; with `--exec`, vector cases
 //! drive a decoder through the harness protocol (`spec/harness.md`).
 
 mod exec;
+mod hostile;
 mod report;
 mod server;
 
@@ -50,6 +52,8 @@ pub enum Check {
     Server(server::Script),
     /// Drives a decoder with one vector.
     Vector(Box<exec::VectorCase>),
+    /// Drives a server as a hostile peer (`spec/security.md`).
+    Hostile(hostile::Probe),
     /// Cannot run here; the reason.
     NotApplicable(String),
 }
@@ -98,6 +102,24 @@ pub struct ConformArgs {
     pub prompt: Duration,
     /// Vector files directory.
     pub vectors: Option<PathBuf>,
+    /// What the server enforces, for the hostile-peer cases.
+    pub expect: ExpectArgs,
+}
+
+/// What a server is expected to enforce, checked by the hostile-peer cases
+/// (`spec/security.md`). The built-in servers are started with these.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct ExpectArgs {
+    /// The server's idle timeout: a peer silent or stuck in one message is
+    /// closed after it (plus --prompt slack). Built-in servers: default 1s.
+    /// For --target, absent or 0 skips the idle cases.
+    #[arg(long, value_parser = crate::serve::parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Option<Duration>,
+    /// The server's connection limit: connections beyond it are closed at
+    /// once. Built-in servers: default 16. For --target, absent or 0 skips
+    /// the flood case.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// Formats with a server.
@@ -113,7 +135,10 @@ fn selected(args: &ConformArgs, case: &Case) -> bool {
     let by_case = args.cases.is_empty() || args.cases.contains(&case.id);
     let by_section = args.sections.is_empty()
         || args.sections.iter().any(|s| {
-            case.section == *s
+            // `--section typed/8` or `--section typed` also picks the
+            // hostile-peer cases, whose section is `security/<n>`.
+            case.id.starts_with(&format!("{s}/"))
+                || case.section == *s
                 || case.section.starts_with(&format!("{s}."))
                 || case.section.starts_with(&format!("{s}/"))
         });
@@ -152,6 +177,24 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     {
         bail!("--max-payload and --max-line describe a --target server; the built-in servers use the spec defaults");
     }
+    let builtin = args.target.is_none();
+    let expect = hostile::Expect {
+        idle_timeout: match args.expect.idle_timeout {
+            None if builtin => Some(hostile::BUILTIN_IDLE_TIMEOUT),
+            Some(d) if builtin && d.is_zero() => {
+                bail!("--idle-timeout 0: the built-in servers need an idle timeout")
+            }
+            other => other,
+        },
+        max_connections: match args.expect.max_connections {
+            None if builtin => Some(hostile::BUILTIN_MAX_CONNECTIONS),
+            Some(0) if builtin => {
+                bail!("--max-connections 0: the built-in servers need a connection limit")
+            }
+            other => other,
+        },
+        prompt: args.prompt,
+    };
     let exclusions = match &args.exclude {
         Some(path) => read_exclusions(path)?,
         None => BTreeSet::new(),
@@ -165,6 +208,7 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
             cases.extend(server::cases(
                 format,
                 &args.limits,
+                &expect,
                 args.vectors.as_deref(),
             )?);
         }
@@ -214,7 +258,7 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
             }
             None => {
                 for &format in formats.iter().filter(|f| **f != Format::Response) {
-                    let (addr, task) = start_builtin(format, shutdown.clone()).await?;
+                    let (addr, task) = start_builtin(format, &expect, shutdown.clone()).await?;
                     addrs.push((format, addr));
                     tasks.push(task);
                 }
@@ -234,13 +278,15 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         let outcome = match &case.check {
             Check::NotApplicable(why) => Outcome::Skipped(why.clone()),
             Check::Server(script) => {
-                let format = script.format;
-                let addr = addrs
-                    .iter()
-                    .find(|(f, _)| *f == format)
-                    .map(|(_, a)| *a)
-                    .ok_or_else(|| anyhow!("no server for {}", format.name()))?;
+                let addr = server_of(&addrs, script.format)?;
                 match script.run(addr, args.timeout, args.prompt).await {
+                    Ok(()) => Outcome::Passed,
+                    Err(seen) => Outcome::Failed(seen),
+                }
+            }
+            Check::Hostile(probe) => {
+                let addr = server_of(&addrs, probe.format)?;
+                match probe.run(addr, args.timeout, args.prompt).await {
                     Ok(()) => Outcome::Passed,
                     Err(seen) => Outcome::Failed(seen),
                 }
@@ -284,18 +330,34 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     Ok(if summary.failed > 0 { 1 } else { 0 })
 }
 
+fn server_of(addrs: &[(Format, SocketAddr)], format: Format) -> Result<SocketAddr> {
+    addrs
+        .iter()
+        .find(|(f, _)| *f == format)
+        .map(|(_, a)| *a)
+        .ok_or_else(|| anyhow!("no server for {}", format.name()))
+}
+
 type ServerTask = tokio::task::JoinHandle<()>;
 
-/// Starts the reference server of `format` on 127.0.0.1:0.
+/// Starts the reference server of `format` on 127.0.0.1:0, enforcing what
+/// `expect` says.
 async fn start_builtin(
     format: Format,
+    expect: &hostile::Expect,
     shutdown: CancellationToken,
 ) -> Result<(SocketAddr, ServerTask)> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| anyhow!("cannot start the built-in {} server: {e}", format.name()))?;
     let addr = listener.local_addr()?;
-    let o = ServerOptions::default().shutdown_timeout(Duration::from_secs(1));
+    let mut o = ServerOptions::default().shutdown_timeout(Duration::from_secs(1));
+    if let Some(idle) = expect.idle_timeout {
+        o = o.idle_timeout(idle);
+    }
+    if let Some(max) = expect.max_connections {
+        o = o.max_connections(max);
+    }
     let task = tokio::spawn(async move {
         let _ = match format {
             Format::Typed => {

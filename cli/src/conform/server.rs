@@ -18,6 +18,7 @@ use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use wireforms::typed::{Typed, TypedMessageBuf};
 use wireforms::{Encode, Status, WireFormat};
 
+use super::hostile::Expect;
 use super::{Case, Check, Level};
 use crate::formats::{CliFormat, Format, LimitArgs};
 use crate::vectors;
@@ -124,15 +125,15 @@ pub struct Script {
 }
 
 /// What parsing a script's bytes as the server would gives.
-struct Analysis {
-    messages: Vec<Value>,
-    replies: Vec<Value>,
+pub(super) struct Analysis {
+    pub(super) messages: Vec<Value>,
+    pub(super) replies: Vec<Value>,
     /// `None`: every byte parsed; `Some((kind, offset))`: an error, or
     /// `incomplete` at the end.
-    failure: Option<(String, u64)>,
+    pub(super) failure: Option<(String, u64)>,
     /// A reference reply the format cannot carry (an ID holding '\r'):
     /// the spec does not say what a server does then.
-    unanswerable: bool,
+    pub(super) unanswerable: bool,
 }
 
 fn limit_args(format: Format, limit: u64) -> LimitArgs {
@@ -149,7 +150,7 @@ fn limit_args(format: Format, limit: u64) -> LimitArgs {
     }
 }
 
-fn analyse(format: Format, bytes: &[u8], limit: u64) -> Result<Analysis> {
+pub(super) fn analyse(format: Format, bytes: &[u8], limit: u64) -> Result<Analysis> {
     with_server!(format, F => analyse_as::<F>(bytes, &F::limits(&limit_args(format, limit))?))
 }
 
@@ -186,7 +187,7 @@ fn analyse_as<F: ServerFormat>(bytes: &[u8], limits: &F::Limits) -> Result<Analy
 }
 
 /// Decodes whole replies at the front of `bytes`: (replies, bytes used).
-fn decode_replies(format: Format, bytes: &[u8]) -> Result<(Vec<Value>, usize), String> {
+pub(super) fn decode_replies(format: Format, bytes: &[u8]) -> Result<(Vec<Value>, usize), String> {
     let run = || -> Result<(Vec<Value>, usize)> {
         with_server!(format, F => decode_as::<<F as ServerFormat>::Out>(bytes))
     };
@@ -215,7 +216,7 @@ fn decode_as<F: CliFormat>(bytes: &[u8]) -> Result<(Vec<Value>, usize)> {
     }
 }
 
-fn preview(bytes: &[u8]) -> String {
+pub(super) fn preview(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(24)];
     let more = if bytes.len() > shown.len() { "..." } else { "" };
     format!(
@@ -225,7 +226,7 @@ fn preview(bytes: &[u8]) -> String {
     )
 }
 
-fn short(v: &Value) -> String {
+pub(super) fn short(v: &Value) -> String {
     let s = v.to_string();
     match s.char_indices().nth(117) {
         Some((cut, _)) => format!("{}...", &s[..cut]),
@@ -233,7 +234,7 @@ fn short(v: &Value) -> String {
     }
 }
 
-fn is_reset(e: &std::io::Error) -> bool {
+pub(super) fn is_reset(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::ConnectionReset
@@ -243,7 +244,7 @@ fn is_reset(e: &std::io::Error) -> bool {
 }
 
 /// Mux replies are ordered per channel only (spec mux §6).
-fn per_channel(format: Format, mut v: Vec<Value>) -> Vec<Value> {
+pub(super) fn per_channel(format: Format, mut v: Vec<Value>) -> Vec<Value> {
     if format == Format::Mux {
         v.sort_by_key(|m| m.get("channel").and_then(Value::as_u64).unwrap_or(0));
     }
@@ -369,9 +370,14 @@ impl Script {
             let end = deadline.min(Instant::now() + prompt);
             match timeout_at(end, rd.read(&mut chunk)).await {
                 Err(_) if self.after == After::Close => {
+                    let after = if self.half_close {
+                        "the half-close"
+                    } else {
+                        "the bad input"
+                    };
                     return Err(format!(
-                        "connection still open {prompt:?} after the bad input, no reply"
-                    ))
+                        "connection still open {prompt:?} after {after}, no reply"
+                    ));
                 }
                 Err(_) | Ok(Ok(0)) => {}
                 Ok(Err(e)) if is_reset(&e) => {}
@@ -392,7 +398,7 @@ impl Script {
 // ---- building messages -------------------------------------------------
 
 /// The largest length the format's length field holds.
-fn field_max(format: Format) -> u64 {
+pub(super) fn field_max(format: Format) -> u64 {
     match format {
         Format::Typed | Format::Frame => u64::from(u32::MAX),
         Format::Magic | Format::Mux => u64::from(u16::MAX),
@@ -401,7 +407,7 @@ fn field_max(format: Format) -> u64 {
 }
 
 /// A header claiming `len` payload bytes (type or channel `code`).
-fn header(format: Format, code: u16, len: u64) -> Vec<u8> {
+pub(super) fn header(format: Format, code: u16, len: u64) -> Vec<u8> {
     let mut out = Vec::new();
     match format {
         Format::Typed => {
@@ -425,36 +431,36 @@ fn header(format: Format, code: u16, len: u64) -> Vec<u8> {
 }
 
 /// A whole binary message.
-fn message(format: Format, code: u16, payload: &[u8]) -> Vec<u8> {
+pub(super) fn message(format: Format, code: u16, payload: &[u8]) -> Vec<u8> {
     let mut out = header(format, code, payload.len() as u64);
     out.extend_from_slice(payload);
     out
 }
 
 /// A request line `id:command:args\n`.
-fn line(id: &str, command: &str, args: &str) -> Vec<u8> {
+pub(super) fn line(id: &str, command: &str, args: &str) -> Vec<u8> {
     format!("{id}:{command}:{args}\n").into_bytes()
 }
 
 /// Letters and digits, so upper-casing replies are easy to read.
-fn filler(len: usize) -> Vec<u8> {
+pub(super) fn filler(len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36])
         .collect()
 }
 
 /// Payloads held in memory for one case are kept below this.
-const CASE_BYTES_MAX: u64 = 16 << 20;
+pub(super) const CASE_BYTES_MAX: u64 = 16 << 20;
 
-struct Builder {
-    format: Format,
-    prefix: &'static str,
-    limit: u64,
-    out: Vec<Case>,
+pub(super) struct Builder {
+    pub(super) format: Format,
+    pub(super) prefix: &'static str,
+    pub(super) limit: u64,
+    pub(super) out: Vec<Case>,
 }
 
 impl Builder {
-    fn script(&self, write: Vec<u8>, after: After) -> Result<Script> {
+    pub(super) fn script(&self, write: Vec<u8>, after: After) -> Result<Script> {
         let a = analyse(self.format, &write, self.limit)?;
         Ok(Script {
             format: self.format,
@@ -477,13 +483,19 @@ impl Builder {
         });
     }
 
-    fn na(&mut self, section: &str, n: u32, level: Level, what: &str, why: String) {
+    pub(super) fn na(&mut self, section: &str, n: u32, level: Level, what: &str, why: String) {
         self.push(section, n, level, what, Check::NotApplicable(why));
     }
 }
 
-/// The server cases of `format`, for a server enforcing `limits`.
-pub fn cases(format: Format, limits: &LimitArgs, dir: Option<&Path>) -> Result<Vec<Case>> {
+/// The server cases of `format`, for a server enforcing `limits` and
+/// `expect`.
+pub fn cases(
+    format: Format,
+    limits: &LimitArgs,
+    expect: &Expect,
+    dir: Option<&Path>,
+) -> Result<Vec<Case>> {
     let limit = with_server!(format, F => F::limit_of(&F::limits(limits)?));
     let mut b = Builder {
         format,
@@ -493,6 +505,7 @@ pub fn cases(format: Format, limits: &LimitArgs, dir: Option<&Path>) -> Result<V
     };
     from_vectors(&mut b, dir)?;
     own_cases(&mut b)?;
+    super::hostile::cases(&mut b, expect)?;
     Ok(b.out)
 }
 
