@@ -281,7 +281,7 @@ impl fmt::Display for Error {
             #[cfg(feature = "std")]
             Error::Io(e) => write!(f, "i/o error: {e}")?,
             Error::Timeout { what } => write!(f, "{what} timed out")?,
-            Error::Closed { reason } => write!(f, "closed: {reason}")?,
+            Error::Closed { reason } => f.write_str(reason)?,
         }
         if let Some(section) = self.section() {
             write!(f, " (spec {section})")?;

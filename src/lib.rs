@@ -60,6 +60,10 @@ pub mod typed;
 #[cfg(feature = "tokio")]
 pub mod transport;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::{Error, ErrorKind};
 pub use wire::{Encode, Needed, Status, WireFormat};
 

@@ -320,6 +320,12 @@ mod owned {
         fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
             self.as_packet().emit(out)
         }
+        fn encode_split(&self, buf: &mut bytes::BytesMut) -> Result<Option<Bytes>, Error> {
+            let mut head = [0u8; HEADER_LEN];
+            self.as_packet().header()?.emit(&mut head);
+            buf.extend_from_slice(&head);
+            Ok(Some(self.payload.clone()))
+        }
     }
 
     impl From<Packet<'_>> for PacketBuf {

@@ -133,6 +133,18 @@ pub trait Encode {
         }
     }
 
+    /// Appends the encoding to `buf`, except for a trailing payload that it
+    /// returns instead, shared rather than copied, for writers that send
+    /// header and payload as separate buffers (vectored writes). The
+    /// default appends everything and returns `None`.
+    ///
+    /// # Errors
+    /// What [`check`](Encode::check) reports; nothing is written then.
+    #[cfg(feature = "alloc")]
+    fn encode_split(&self, buf: &mut bytes::BytesMut) -> Result<Option<bytes::Bytes>, Error> {
+        self.encode(buf).map(|()| None)
+    }
+
     /// The encoded message in a new buffer of exactly the right size.
     ///
     /// # Errors

@@ -55,11 +55,10 @@
 //! malformed line and leaves the client waiting.
 //!
 //! The serializers refuse, with [`Error::InvalidField`] (spec §4.1), an ID
-//! or command/status containing `:`, `CR` or `LF`, and args/data containing
+//! or command/status containing `:` or `LF`, and args/data containing
 //! `LF` or ending with `CR`. A `:` or `LF` would move the field boundaries
-//! and a final `CR` would be stripped as part of the line ending; a `CR` is
-//! kept out of the first two fields as well so that they stay single tokens
-//! (a receiver tolerates one there, as the guide's server does).
+//! and a final `CR` would be stripped as part of the line ending. A `CR`
+//! elsewhere is text: a server must be able to echo any ID it was sent.
 //!
 //! ```
 //! use wireforms::reqres::{reference_reply, Limits, Request, Response};
@@ -235,9 +234,6 @@ fn check_fields(fields: Fields<'_>, names: FieldNames) -> Result<(), Error> {
         let bytes = value.as_bytes();
         if bytes.contains(&SEPARATOR) {
             return Err(invalid(name, "contains ':'"));
-        }
-        if bytes.contains(&CR) {
-            return Err(invalid(name, "contains a carriage return"));
         }
         if bytes.contains(&LF) {
             return Err(invalid(name, "contains a line feed"));

@@ -318,7 +318,7 @@ fn test_serializer_refusals() {
         command: "ECHO",
         args: "x",
     };
-    for bad in [":", "\r", "\n", "a:b", "a\rb", "a\nb"] {
+    for bad in [":", "\n", "a:b", "a\nb"] {
         check_refused(Request { id: bad, ..ok }, "id");
         check_refused(Request { command: bad, ..ok }, "command");
         let resp = Response {
@@ -346,6 +346,15 @@ fn test_serializer_refusals() {
             Err(Error::InvalidField { field: "data", .. })
         ));
     }
+    // A CR is harmless away from the line end, so it may appear in an ID
+    // (a reply must echo whatever ID it was sent).
+    assert!(Request {
+        id: "a\rb",
+        command: "\r",
+        ..ok
+    }
+    .check()
+    .is_ok());
     // ':' and an inner CR are fine in ARGS.
     assert!(Request {
         args: "a:b\rc",

@@ -9,6 +9,7 @@
 //! - [`reference`](mod@reference): the reference server of every format.
 //! - [`mux_session`]: many logical channels over one connection.
 //! - [`reqres_client`]: a pipelining request/response client.
+//! - [`write_batch`]: coalesced small frames, uncopied large payloads.
 //! - [`udp`]: one message per datagram, and a UDP reference server.
 
 pub mod codec;
@@ -17,3 +18,4 @@ pub mod reference;
 pub mod reqres_client;
 pub mod server;
 pub mod udp;
+pub mod write_batch;

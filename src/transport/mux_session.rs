@@ -24,7 +24,10 @@
 //! - **Dropped channels:** dropping a handle releases its id. Frames that
 //!   arrive for it afterwards are discarded and counted, until the
 //!   application opens the id again.
-//! - **Large writes** are split into frames of at most 65,535 bytes.
+//! - **Large writes** are split into frames of at most 65,535 bytes, and
+//!   the receiving channel yields each frame as its own item: a 70,000-byte
+//!   send arrives as two payloads (the format has no message boundary
+//!   larger than a frame).
 //! - **Fairness:** frames from all channels go through one queue that
 //!   channels enter one frame at a time, so a large write does not hold the
 //!   connection while other channels wait; the writer sends every frame
@@ -56,7 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{Sink, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -66,7 +69,7 @@ use tracing::debug;
 
 use crate::mux::{self, ChannelId, MuxFrameBuf};
 use crate::transport::codec::MuxCodec;
-use crate::wire::Encode;
+use crate::transport::write_batch::WriteBatch;
 use crate::Error;
 
 /// Session settings.
@@ -358,38 +361,28 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-async fn write_loop<W: AsyncWrite>(
-    write: W,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut write: W,
     mut frames: mpsc::Receiver<MuxFrameBuf>,
     shared: Arc<Shared>,
 ) {
-    let mut write = std::pin::pin!(write);
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    // Small frames coalesce into one write; 64 KiB payloads go out uncopied.
+    let mut batch = WriteBatch::new();
     while let Some(frame) = frames.recv().await {
-        let mut batch = 1;
-        if frame.encode(&mut buf).is_err() {
-            continue; // MuxChannel never queues a frame the format cannot carry.
-        }
+        // MuxChannel never queues a frame the format cannot carry.
+        let mut count = u64::from(batch.push(&frame).is_ok());
         // Everything already queued goes out in the same write.
-        while buf.len() < 256 * 1024 {
+        while batch.len() < 256 * 1024 {
             match frames.try_recv() {
-                Ok(frame) => {
-                    if frame.encode(&mut buf).is_ok() {
-                        batch += 1;
-                    }
-                }
+                Ok(frame) => count += u64::from(batch.push(&frame).is_ok()),
                 Err(_) => break,
             }
         }
-        if let Err(e) = write.write_all(&buf).await {
+        if let Err(e) = batch.write_to(&mut write).await {
             debug!(error = %e, "mux write failed");
             break;
         }
-        buf.clear();
-        shared.written.fetch_add(batch, Ordering::Relaxed);
-        if write.flush().await.is_err() {
-            break;
-        }
+        shared.written.fetch_add(count, Ordering::Relaxed);
     }
     let _ = write.shutdown().await;
 }

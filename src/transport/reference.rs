@@ -40,7 +40,8 @@ pub fn typed(
     Server::new(limits, options, typed_reply)
 }
 
-fn typed_reply(request: TypedMessageBuf) -> Vec<TypedMessageBuf> {
+/// The typed reference reply over owned messages, sharing the payload (spec typed §6).
+pub fn typed_reply(request: TypedMessageBuf) -> Vec<TypedMessageBuf> {
     let reply = typed::reference_reply(&request.as_message());
     vec![TypedMessageBuf::new(reply.message_type, request.payload)]
 }
@@ -54,7 +55,8 @@ pub fn magic(
     Server::new(limits, options, magic_reply)
 }
 
-fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
+/// The magic reference reply over owned packets, sharing the payload (spec magic §6).
+pub fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
     let reply = magic::reference_reply(&request.as_packet());
     vec![PacketBuf {
         version: reply.version,
@@ -72,7 +74,8 @@ pub fn frame(
     Server::new(limits, options, frame_reply)
 }
 
-fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
+/// The length-frame reference reply over owned frames (spec frame §6).
+pub fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
     vec![frame::reference_reply(&request.as_frame())]
 }
 
@@ -82,7 +85,8 @@ pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, Repl
     Server::new(limits, options, mux_reply)
 }
 
-fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
+/// The mux reference reply over owned frames (spec mux §6).
+pub fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
     mux::reference_reply(&request.as_frame())
 }
 
@@ -99,6 +103,7 @@ pub fn request(
     Server::new(limits, options, reply).answer_unterminated_last_line(true)
 }
 
-fn request_reply(request: RequestBuf) -> Vec<ResponseBuf> {
+/// The request/response reference reply over owned lines (spec reqres §6).
+pub fn request_reply(request: RequestBuf) -> Vec<ResponseBuf> {
     vec![reqres::reference_reply(&request.as_request())]
 }

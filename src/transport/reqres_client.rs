@@ -220,6 +220,12 @@ impl Client {
         }
     }
 
+    /// Whether the connection has ended (every further call fails with
+    /// [`Error::Closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().ended.is_some()
+    }
+
     /// The connection's counters.
     pub fn stats(&self) -> ClientStats {
         ClientStats {

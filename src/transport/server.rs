@@ -7,21 +7,25 @@
 //! Messages on one connection are answered in order; replies to messages
 //! that arrive together are written together, with one flush.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::transport::codec::WireCodec;
+use crate::transport::write_batch::WriteBatch;
 use crate::wire::WireFormat;
 use crate::Error;
 
@@ -121,6 +125,8 @@ pub struct ServerStats {
     pub messages: u64,
     /// Connections closed because of a wire error (bad magic, over-limit...).
     pub wire_errors: u64,
+    /// The same, by error kind name (`too_large`, `bad_magic`...).
+    pub wire_error_kinds: BTreeMap<&'static str, u64>,
     /// Connections closed because the peer was silent or did not read.
     pub timeouts: u64,
     /// Connections still open at the shutdown deadline, closed then.
@@ -133,6 +139,7 @@ struct Counters {
     refused: AtomicU64,
     messages: AtomicU64,
     wire_errors: AtomicU64,
+    wire_error_kinds: Mutex<BTreeMap<&'static str, u64>>,
     timeouts: AtomicU64,
 }
 
@@ -195,6 +202,21 @@ where
         self
     }
 
+    /// Serves `listener` on a spawned task; the returned handle knows the
+    /// address and shuts the server down.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the listener has no local address.
+    pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, Error> {
+        let local_addr = listener.local_addr()?;
+        let token = CancellationToken::new();
+        Ok(RunningServer::spawn(
+            local_addr,
+            token.clone(),
+            self.serve(listener, token),
+        ))
+    }
+
     /// Serves `listener` until `shutdown` is cancelled, then stops accepting,
     /// lets every connection answer the messages it has read, closes them,
     /// and returns. Connections still open after
@@ -253,6 +275,12 @@ where
                     End::Shutdown => debug!(%peer, "closed for shutdown"),
                     End::Wire(e) => {
                         counters.wire_errors.fetch_add(1, Ordering::Relaxed);
+                        *counters
+                            .wire_error_kinds
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(e.kind().as_str())
+                            .or_default() += 1;
                         info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
                     }
                     End::Timeout(what) => {
@@ -281,11 +309,17 @@ where
                 }
             }
         }
+        let error_kinds = counters
+            .wire_error_kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Ok(ServerStats {
             connections: counters.connections.load(Ordering::Relaxed),
             refused: counters.refused.load(Ordering::Relaxed),
             messages: counters.messages.load(Ordering::Relaxed),
             wire_errors: counters.wire_errors.load(Ordering::Relaxed),
+            wire_error_kinds: error_kinds,
             timeouts: counters.timeouts.load(Ordering::Relaxed),
             aborted,
         })
@@ -300,11 +334,14 @@ where
     ) -> End {
         configure(&stream, &self.options);
         debug!(%peer, "accepted");
-        let (read, write) = stream.into_split();
+        let (read, mut write) = stream.into_split();
         let mut codec = WireCodec::<In>::new(self.limits.clone());
         codec.set_answer_unterminated_last_line(self.answer_unterminated_last_line);
         let mut reader = FramedRead::new(read, codec);
-        let mut writer = FramedWrite::new(write, WireCodec::<Out>::default());
+        // Replies: small ones coalesced, large payloads written from the
+        // buffer they arrived in (a reference reply often shares the request's).
+        let mut batch = WriteBatch::new();
+        let write_timeout = self.options.write_timeout;
 
         let end = loop {
             let next = tokio::select! {
@@ -326,16 +363,27 @@ where
                 Ok(Some(Ok(message))) => message,
             };
             // Answer this message and every other one already buffered, then
-            // flush once: pipelined requests get batched replies.
+            // write once: pipelined requests get batched replies.
             let mut pending = Some(first);
             let mut stop = None;
             while let Some(message) = pending.take() {
                 counters.messages.fetch_add(1, Ordering::Relaxed);
                 for reply in self.handler.replies(message) {
-                    if let Err(e) = writer.feed(reply).await {
+                    if let Err(e) = batch.push(&reply) {
                         stop = Some(classify(e));
                         break;
                     }
+                }
+                if stop.is_none() && batch.len() >= BATCH_WRITE_AT {
+                    // Bound the batch: a peer that pipelines without end is
+                    // answered as it goes, and one that never reads is cut
+                    // here by the write timeout.
+                    stop = write_batch(&mut batch, &mut write, write_timeout)
+                        .await
+                        .err();
+                }
+                if stop.is_some() {
+                    break;
                 }
                 match reader.next().now_or_never() {
                     Some(Some(Ok(message))) => pending = Some(message),
@@ -344,19 +392,41 @@ where
                     None => {}
                 }
             }
-            match tokio::time::timeout(self.options.write_timeout, writer.flush()).await {
-                Err(_) => break End::Timeout("write"),
-                Ok(Err(e)) => break classify(e),
-                Ok(Ok(())) => {}
+            if let Some(End::Timeout(what)) = stop {
+                break End::Timeout(what);
+            }
+            if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
+                break end;
             }
             if let Some(end) = stop {
                 break end;
             }
         };
-        // Every message read has been answered and flushed: close our side
-        // cleanly so the peer sees an end of stream, not a reset.
-        let _ = tokio::time::timeout(self.options.write_timeout, writer.close()).await;
+        // Every message read has been answered and written: close our side
+        // cleanly so the peer sees an end of stream, not a reset (unless the
+        // peer stopped reading: then there is nothing to wait for).
+        if !matches!(end, End::Timeout("write")) {
+            let _ = tokio::time::timeout(write_timeout, write.shutdown()).await;
+        }
         end
+    }
+}
+
+/// Replies buffered beyond this are written before more requests are read.
+const BATCH_WRITE_AT: usize = 256 * 1024;
+
+async fn write_batch(
+    batch: &mut WriteBatch,
+    write: &mut OwnedWriteHalf,
+    timeout: Duration,
+) -> Result<(), End> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, batch.write_to(write)).await {
+        Err(_) => Err(End::Timeout("write")),
+        Ok(Err(e)) => Err(classify(e)),
+        Ok(Ok(())) => Ok(()),
     }
 }
 

@@ -9,6 +9,24 @@
 //! For the text formats the final `\n` may be left out of a datagram.
 //!
 //! [`serve_udp`] answers datagrams with a format's reference behaviour.
+//!
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//! use tokio::net::UdpSocket;
+//! use tokio_util::udp::UdpFramed;
+//! use wireforms::transport::udp::DatagramCodec;
+//! use wireforms::typed::{MessageType, Typed, TypedMessageBuf};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wireforms::Error> {
+//! let mut a = UdpFramed::new(UdpSocket::bind("127.0.0.1:0").await?, DatagramCodec::<Typed>::default());
+//! let mut b = UdpFramed::new(UdpSocket::bind("127.0.0.1:0").await?, DatagramCodec::<Typed>::default());
+//! let to = b.get_ref().local_addr()?;
+//! a.send((TypedMessageBuf::new(MessageType(1), "ping"), to)).await?;
+//! let (message, _from) = b.next().await.expect("a datagram")?;
+//! assert_eq!(&message.payload[..], b"ping");
+//! # Ok(()) }
+//! ```
 
 use std::marker::PhantomData;
 use std::sync::Arc;

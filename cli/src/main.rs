@@ -1,0 +1,352 @@
+//! `wireforms`: decode, encode, serve, send and conformance-test the five
+//! wire formats of the `wireforms` crate.
+#![forbid(unsafe_code)]
+
+mod conform;
+mod decode;
+mod formats;
+mod harness;
+mod hex;
+mod send;
+mod serve;
+mod vectors;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use wireforms::transport::server::ServerOptions;
+
+use crate::formats::{Format, LimitArgs};
+use crate::serve::parse_duration;
+
+/// Marks a closed output pipe (`wireforms decode ... | head`): not an error.
+#[derive(Debug)]
+pub struct BrokenPipe;
+
+impl std::fmt::Display for BrokenPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("output closed")
+    }
+}
+
+impl std::error::Error for BrokenPipe {}
+
+#[derive(Parser)]
+#[command(
+    name = "wireforms",
+    version,
+    about = "Decode, encode, serve, send and conformance-test five small wire formats",
+    long_about = "Decode, encode, serve, send and conformance-test five small wire formats.\n\n\
+        Formats: typed, magic, frame, mux, request, response (the two directions of the\n\
+        ID request/response lines). Specs: spec/<format>.md; conformance vectors: spec/vectors/.",
+    after_help = "Examples:\n  \
+        wireforms conform\n  \
+        printf '00000002016869' | wireforms decode --format typed --hex\n  \
+        wireforms serve --format request --listen 127.0.0.1:9000\n  \
+        wireforms send --format request --target 127.0.0.1:9000 '1:UPPER:hello'"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a byte stream into messages.
+    #[command(after_help = "Examples:\n  \
+        printf '00000002016869' | wireforms decode --format typed --hex\n  \
+        wireforms decode --format magic --explain capture.bin\n  \
+        wireforms decode --format frame --json big.bin | wireforms encode --format frame > copy.bin\n  \
+        wireforms decode --format typed --count huge.bin")]
+    Decode(DecodeCmd),
+    /// Encode JSON lines (the shape `decode --json` prints) into bytes.
+    #[command(after_help = "Example:\n  \
+        echo '{\"type\":1,\"payload\":\"6869\"}' | wireforms encode --format typed --hex")]
+    Encode(EncodeCmd),
+    /// Run a format's reference server.
+    #[command(after_help = "Examples:\n  \
+        wireforms serve --format typed --listen 127.0.0.1:9000\n  \
+        wireforms serve --format request --listen 0.0.0.0:9001 --idle-timeout 5s --max-line 4096\n  \
+        wireforms serve --format magic --listen 127.0.0.1:9002 --udp")]
+    Serve(ServeCmd),
+    /// Send messages to a server and print its replies.
+    #[command(after_help = "Examples:\n  \
+        wireforms send --format typed --target 127.0.0.1:9000 hello '{\"type\":255,\"payload\":\"00ff\"}'\n  \
+        wireforms send --format request --target 127.0.0.1:9001 1:ECHO:hi 2:UPPER:straße 3:REVERSE:abc\n  \
+        wireforms decode --format mux --json capture.bin | wireforms send --format mux --target 127.0.0.1:9003 --json")]
+    Send(SendCmd),
+    /// Run the conformance suite against the built-in servers, a server, or a decoder.
+    #[command(after_help = "Examples:\n  \
+        wireforms conform\n  \
+        wireforms conform --format typed --target 127.0.0.1:9000 --junit report.xml\n  \
+        wireforms conform --list --section magic/5\n  \
+        wireforms conform --exec 'wireforms harness'")]
+    Conform(ConformCmd),
+    /// This crate's decoder behind the harness protocol of spec/harness.md.
+    #[command(after_help = "Example:\n  \
+        wireforms conform --exec 'wireforms harness --format typed' --format typed")]
+    Harness(HarnessCmd),
+}
+
+#[derive(Args)]
+struct DecodeCmd {
+    /// The format.
+    #[arg(long, short)]
+    format: Format,
+    /// The input is hex text (whitespace ignored).
+    #[arg(long)]
+    hex: bool,
+    /// One JSON object per message (and for the error that ends decoding).
+    #[arg(long, conflicts_with_all = ["explain", "count"])]
+    json: bool,
+    /// An annotated hex dump, each field's bytes labelled.
+    #[arg(long, conflicts_with = "count")]
+    explain: bool,
+    /// Only count messages and bytes (the fast path for large files).
+    #[arg(long)]
+    count: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// The input file (default: standard input).
+    file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EncodeCmd {
+    /// The format.
+    #[arg(long, short)]
+    format: Format,
+    /// Write hex text, one message per line, instead of raw bytes.
+    #[arg(long)]
+    hex: bool,
+    /// The JSON lines file (default: standard input).
+    file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeCmd {
+    /// The format the server reads (request: answered with response lines).
+    #[arg(long, short)]
+    format: Format,
+    /// Address to listen on.
+    #[arg(long, short, default_value = "127.0.0.1:9000")]
+    listen: String,
+    /// Serve datagrams (typed, magic, request): one message per datagram.
+    #[arg(long)]
+    udp: bool,
+    /// Connections served at once; more are closed at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
+    /// Longest silence from a peer before it is disconnected.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    idle_timeout: Duration,
+    /// Longest time a reply may wait for a peer that does not read.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    write_timeout: Duration,
+    /// After Ctrl-C or SIGTERM, how long connections get to finish.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    shutdown_timeout: Duration,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args)]
+struct SendCmd {
+    /// The format of the messages sent.
+    #[arg(long, short)]
+    format: Format,
+    /// The server.
+    #[arg(long, short)]
+    target: String,
+    /// Print replies as JSON lines (the shape of `decode --json`).
+    #[arg(long)]
+    json: bool,
+    /// How long to wait for each reply.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// Messages: JSON objects, or text (binary formats: the payload, with
+    /// type, version or channel 1; request: the line `ID:COMMAND:ARGS`).
+    /// Default: JSON lines on standard input.
+    messages: Vec<String>,
+}
+
+#[derive(Args)]
+struct ConformCmd {
+    /// A format, or all of them.
+    #[arg(long, short, default_value = "all", value_parser = parse_format_or_all)]
+    format: FormatOrAll,
+    /// Test this server (host:port) instead of the built-in ones; needs --format.
+    #[arg(long, short)]
+    target: Option<String>,
+    /// Test a decoder: run CMD and send it every vector over the harness
+    /// protocol (spec/harness.md). Split at whitespace, no shell.
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+    /// Print a JSON report instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// SHOULD failures fail the run.
+    #[arg(long)]
+    strict: bool,
+    /// List the cases without running them.
+    #[arg(long)]
+    list: bool,
+    /// Run only this case (repeatable).
+    #[arg(long = "case", value_name = "ID")]
+    cases: Vec<String>,
+    /// Run only this section, e.g. magic/5 or typed/5.2 (repeatable).
+    #[arg(long = "section", value_name = "SECTION")]
+    sections: Vec<String>,
+    /// Expected failures: a file of case ids, one a line (# comments).
+    #[arg(long, value_name = "FILE")]
+    exclude: Option<PathBuf>,
+    /// Longest time one case may take.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How soon a server must close after input it must refuse.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    prompt: Duration,
+    /// Directory of the vector files (default: the repository's, else built in).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    expect: conform::ExpectArgs,
+}
+
+#[derive(Clone, Copy)]
+struct FormatOrAll(Option<Format>);
+
+fn parse_format_or_all(s: &str) -> Result<FormatOrAll, String> {
+    if s == "all" {
+        return Ok(FormatOrAll(None));
+    }
+    Format::from_name(s)
+        .map(|f| FormatOrAll(Some(f)))
+        .ok_or_else(|| {
+            format!("unknown format {s:?} (typed, magic, frame, mux, request, response or all)")
+        })
+}
+
+#[derive(Args)]
+struct HarnessCmd {
+    /// Answer only this format's cases (others: `unsupported`).
+    #[arg(long, short)]
+    format: Option<Format>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Decode(c) => {
+            let style = if c.json {
+                decode::Style::Json
+            } else if c.explain {
+                decode::Style::Explain
+            } else if c.count {
+                decode::Style::Count
+            } else {
+                decode::Style::Human
+            };
+            decode::decode(&decode::DecodeArgs {
+                format: c.format,
+                limits: c.limits,
+                hex: c.hex,
+                style,
+                file: c.file,
+            })
+        }
+        Command::Encode(c) => decode::encode(c.format, c.hex, c.file.as_deref()),
+        Command::Serve(c) => {
+            init_logging("info");
+            let options = ServerOptions::default()
+                .max_connections(c.max_connections)
+                .idle_timeout(c.idle_timeout)
+                .write_timeout(c.write_timeout)
+                .shutdown_timeout(c.shutdown_timeout);
+            runtime()?.block_on(serve::serve(serve::ServeArgs {
+                format: c.format,
+                listen: c.listen,
+                udp: c.udp,
+                limits: c.limits,
+                options,
+            }))
+        }
+        Command::Send(c) => {
+            init_logging("warn");
+            runtime()?.block_on(send::send(send::SendArgs {
+                format: c.format,
+                target: c.target,
+                messages: c.messages,
+                json: c.json,
+                timeout: c.timeout,
+            }))
+        }
+        Command::Conform(c) => {
+            init_logging("error");
+            runtime()?.block_on(conform::conform(conform::ConformArgs {
+                format: c.format.0,
+                target: c.target,
+                exec: c.exec,
+                limits: c.limits,
+                json: c.json,
+                junit: c.junit,
+                strict: c.strict,
+                list: c.list,
+                cases: c.cases,
+                sections: c.sections,
+                exclude: c.exclude,
+                timeout: c.timeout,
+                prompt: c.prompt,
+                vectors: c.vectors,
+                expect: c.expect,
+            }))
+        }
+        Command::Harness(c) => harness::harness(c.format),
+    }
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("error: internal error (please report): {msg}");
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) if e.is::<BrokenPipe>() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! `send`: messages to a server, replies printed.
+//!
+//! Binary formats go one message at a time, each waiting for its reply; a
+//! server that closes after one reply (the guide's typed and magic servers)
+//! gets a new connection for the next message. Request lines are pipelined
+//! over one connection and each response is matched to its request by ID.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_util::codec::{Framed, FramedRead, FramedWrite};
+use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
+use wireforms::transport::codec::WireCodec;
+use wireforms::{Encode, Status};
+
+use crate::decode::{human_line, json_line, message_from_json};
+use crate::formats::{with_format, CliFormat, Format};
+
+/// Options of `send`.
+pub struct SendArgs {
+    /// The format of the requests.
+    pub format: Format,
+    /// The server.
+    pub target: String,
+    /// Messages given on the command line; standard input when empty.
+    pub messages: Vec<String>,
+    /// Print replies as JSON lines.
+    pub json: bool,
+    /// How long to wait for a reply (and for the connection).
+    pub timeout: Duration,
+}
+
+/// Runs `send`.
+pub async fn send(args: SendArgs) -> Result<i32> {
+    let texts = if args.messages.is_empty() {
+        let mut lines = Vec::new();
+        for (i, line) in std::io::stdin().lock().lines().enumerate() {
+            let line =
+                line.map_err(|e| anyhow!("cannot read standard input line {}: {e}", i + 1))?;
+            if !line.trim().is_empty() {
+                lines.push(line);
+            }
+        }
+        lines
+    } else {
+        args.messages.clone()
+    };
+    match args.format {
+        Format::Request => send_requests(&args, &texts).await,
+        Format::Response => bail!("responses are what servers send; send `request` lines"),
+        f => with_format!(f, F => send_binary::<F>(&args, &texts).await),
+    }
+}
+
+/// A message from an argument or input line: a JSON object, or plain text
+/// (binary formats: the payload, type or channel 1; request: the line
+/// `ID:COMMAND:ARGS`).
+fn parse_message<F: CliFormat>(text: &str) -> Result<F::Owned> {
+    if text.trim_start().starts_with('{') {
+        return message_from_json::<F>(text);
+    }
+    let json = match F::FORMAT {
+        Format::Typed => {
+            serde_json::json!({"type": 1, "payload": crate::hex::encode(text.as_bytes())})
+        }
+        Format::Magic => {
+            serde_json::json!({"version": 1, "type": 1, "payload": crate::hex::encode(text.as_bytes())})
+        }
+        Format::Frame => serde_json::json!({"payload": crate::hex::encode(text.as_bytes())}),
+        Format::Mux => {
+            serde_json::json!({"channel": 1, "payload": crate::hex::encode(text.as_bytes())})
+        }
+        Format::Request | Format::Response => {
+            let line = format!("{text}\n");
+            let limits = F::Limits::default();
+            return match F::parse(line.as_bytes(), &limits) {
+                Ok(Status::Complete(m, _)) => Ok(F::to_owned(&m)),
+                Ok(Status::Incomplete(_)) => bail!("not a whole line"),
+                Err(e) => bail!("not a {} line `ID:COMMAND:ARGS`: {e}", F::NAME),
+            };
+        }
+    };
+    message_from_json::<F>(&json.to_string())
+}
+
+async fn connect(target: &str, limit: Duration) -> Result<TcpStream> {
+    let stream = timeout(limit, TcpStream::connect(target))
+        .await
+        .map_err(|_| anyhow!("cannot connect to {target}: no answer within {limit:?}"))?
+        .map_err(|e| anyhow!("cannot connect to {target}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+fn print_reply<F: CliFormat>(
+    json: bool,
+    prefix: &str,
+    offset: u64,
+    reply: &F::Owned,
+) -> Result<()> {
+    let message = F::borrow(reply);
+    let raw = message
+        .to_bytes()
+        .map_err(|e| anyhow!("reply cannot be shown: {e}"))?;
+    let mut out = Vec::new();
+    if json {
+        json_line::<F>(&mut out, offset, &message, raw.len())?;
+    } else {
+        let fields = F::fields(&message, &raw);
+        out.extend_from_slice(
+            format!("{prefix}{}\n", human_line(offset, &fields, raw.len())).as_bytes(),
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Whether a read or write error means the peer closed the connection.
+fn is_closed(e: &wireforms::Error) -> bool {
+    match e {
+        wireforms::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::UnexpectedEof
+        ),
+        wireforms::Error::Closed { .. } => true,
+        _ => false,
+    }
+}
+
+async fn send_binary<F: CliFormat>(args: &SendArgs, texts: &[String]) -> Result<i32> {
+    let messages = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| parse_message::<F>(t).with_context(|| format!("message {}", i + 1)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut conn: Option<(Framed<TcpStream, WireCodec<F>>, u64, u64)> = None;
+    for (i, message) in messages.into_iter().enumerate() {
+        let n = i + 1;
+        let mut retried = false;
+        'attempt: loop {
+            if conn.is_none() {
+                let stream = connect(&args.target, args.timeout).await?;
+                conn = Some((Framed::new(stream, WireCodec::<F>::default()), 0, 0));
+            }
+            let Some((framed, replies, offset)) = conn.as_mut() else {
+                unreachable!("connected just above")
+            };
+            // A server that answered before and closed since gets one
+            // reconnection per message.
+            let may_retry = *replies > 0 && !retried;
+            let sent = timeout(args.timeout, framed.send(message.clone())).await;
+            match sent {
+                Err(_) => bail!(
+                    "message {n}: the server did not take it within {:?}",
+                    args.timeout
+                ),
+                Ok(Err(e)) if is_closed(&e) && may_retry => {
+                    conn = None;
+                    retried = true;
+                    continue 'attempt;
+                }
+                Ok(Err(e)) => bail!("message {n}: cannot send: {e}"),
+                Ok(Ok(())) => {}
+            }
+            let mut got = 0;
+            loop {
+                // After a full mux frame more of the same reply may follow.
+                let wait = if got == 0 {
+                    args.timeout
+                } else {
+                    Duration::from_millis(200)
+                };
+                match timeout(wait, framed.next()).await {
+                    Err(_) if got > 0 => break 'attempt,
+                    Err(_) => bail!("message {n}: no reply within {:?}", args.timeout),
+                    Ok(Some(Ok(reply))) => {
+                        let size = F::borrow(&reply).encoded_len() as u64;
+                        print_reply::<F>(args.json, &format!("reply to {n}: "), *offset, &reply)?;
+                        *offset += size;
+                        *replies += 1;
+                        got += 1;
+                        let full_mux = F::FORMAT == Format::Mux
+                            && size
+                                == (wireforms::mux::HEADER_LEN + wireforms::mux::MAX_PAYLOAD_LEN)
+                                    as u64;
+                        if !full_mux {
+                            break 'attempt;
+                        }
+                    }
+                    Ok(Some(Err(e))) if is_closed(&e) && may_retry && got == 0 => {
+                        conn = None;
+                        retried = true;
+                        continue 'attempt;
+                    }
+                    Ok(Some(Err(e))) => bail!("message {n}: bad reply: {e}"),
+                    Ok(None) if may_retry && got == 0 => {
+                        conn = None;
+                        retried = true;
+                        continue 'attempt;
+                    }
+                    Ok(None) if got > 0 => {
+                        conn = None;
+                        break 'attempt;
+                    }
+                    Ok(None) => {
+                        bail!("message {n}: the server closed the connection without replying")
+                    }
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
+    let mut requests = Vec::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for (i, t) in texts.iter().enumerate() {
+        let r = parse_message::<RequestLine>(t).with_context(|| format!("message {}", i + 1))?;
+        r.check()
+            .map_err(|e| anyhow!("message {}: cannot encode: {e}", i + 1))?;
+        if let Some(first) = ids.insert(r.id.to_string(), i + 1) {
+            bail!(
+                "message {}: id {:?} is already used by message {first}; pipelined requests need distinct ids (spec reqres/10)",
+                i + 1,
+                &*r.id
+            );
+        }
+        requests.push(r);
+    }
+    // Request number by id, for the requests still waiting for a response.
+    let mut pending: HashMap<String, usize> = ids;
+    // Each connection answers at least one request, or the send fails.
+    while !pending.is_empty() {
+        let stream = connect(&args.target, args.timeout).await?;
+        let (read, write) = stream.into_split();
+        let mut reader = FramedRead::new(read, WireCodec::<ResponseLine>::default());
+        let mut writer = FramedWrite::new(write, WireCodec::<RequestLine>::default());
+        let mut order: Vec<usize> = pending.values().copied().collect();
+        order.sort_unstable();
+        let batch: Vec<RequestBuf> = order.iter().map(|&n| requests[n - 1].clone()).collect();
+        let writing = tokio::spawn(async move {
+            for r in batch {
+                writer.feed(r).await?;
+            }
+            writer.flush().await?;
+            Ok::<_, wireforms::Error>(writer)
+        });
+        let mut answered_here = 0;
+        let mut offset = 0u64;
+        let closed = loop {
+            if pending.is_empty() {
+                break false;
+            }
+            match timeout(args.timeout, reader.next()).await {
+                Err(_) => bail!(
+                    "no reply within {:?} ({} request(s) unanswered)",
+                    args.timeout,
+                    pending.len()
+                ),
+                Ok(Some(Ok(response))) => {
+                    let size = response.encoded_len() as u64;
+                    print_response(args.json, &mut pending, offset, &response)?;
+                    offset += size;
+                    answered_here += 1;
+                }
+                Ok(Some(Err(e))) if is_closed(&e) => break true,
+                Ok(Some(Err(e))) => bail!("bad reply: {e}"),
+                Ok(None) => break true,
+            }
+        };
+        writing.abort();
+        // A server that closed after some replies gets the rest again.
+        if closed && !pending.is_empty() && answered_here == 0 {
+            bail!(
+                "the server closed the connection with {} request(s) unanswered",
+                pending.len()
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn print_response(
+    json: bool,
+    pending: &mut HashMap<String, usize>,
+    offset: u64,
+    response: &ResponseBuf,
+) -> Result<()> {
+    let prefix = match pending.remove(&*response.id) {
+        Some(n) => format!("reply to {n}: "),
+        None => "reply to no pending request: ".to_string(),
+    };
+    print_reply::<ResponseLine>(json, &prefix, offset, response)
+}

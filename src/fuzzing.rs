@@ -1,0 +1,847 @@
+//! The logic of the fuzz targets (feature `fuzzing`; not a public API).
+//!
+//! Each function here is one fuzz target's body. The cargo-fuzz targets in
+//! `fuzz/` call them, and `tests/fuzz_corpus.rs` replays the seed corpus
+//! (made from `spec/vectors/`) and `fuzz/regressions/` through them on
+//! stable Rust, so CI checks the same invariants where libFuzzer is not
+//! available. Every check is an `assert!`: a broken invariant is a panic,
+//! which libFuzzer reports as a crash.
+//!
+//! What the targets check, beyond "no panic":
+//! - [`decode`]: the parser agrees with an independent, hand-written oracle
+//!   on the outcome (consumed length, exact need, error kind and offset);
+//!   a complete message re-encodes to exactly the bytes it took (a `\r\n`
+//!   line re-encodes to its canonical `\n` form, which parses to the same
+//!   message); a need is never above the limit plus the header, and
+//!   supplying one byte less still needs one byte; an error stays an error
+//!   when more bytes follow; `parse_from` with a valid hint agrees with
+//!   `parse`.
+//! - [`roundtrip`]: an owned message the serializer accepts parses back
+//!   equal, through both the copying and the zero-copy conversions.
+//! - [`codec`]: the tokio-util codec fed chunk by chunk gives the same
+//!   messages and the same first error as a one-shot loop over the whole
+//!   input, and its buffer stays within a bound set by the limit.
+//! - [`session::mux_session`] and [`session::reqres_client`]: a scripted
+//!   peer against the real transport types, on a current-thread runtime
+//!   with paused time (see [`session`]).
+//!
+//! Memory: the parsers cannot allocate. They are built, unchanged, in the
+//! `--no-default-features` configuration, which links no allocator at all,
+//! so any allocation in them would fail to compile there. The targets'
+//! own allocations are bounded by the input size plus a constant, and the
+//! campaigns run with libFuzzer's `-rss_limit_mb`/`-malloc_limit_mb` (see
+//! `fuzz/README.md`).
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::Decoder;
+
+use crate::transport::codec::WireCodec;
+use crate::wire::{Encode, Needed, Status, WireFormat};
+use crate::{frame, magic, mux, reqres, typed, Error, ErrorKind};
+
+pub mod session;
+
+pub use session::{ClientScript, MuxScript};
+
+/// Needs above this are checked against the oracle only, not by actually
+/// appending the bytes (a 1 MiB need would make every run slow).
+const APPEND_CHECK_MAX: usize = 4096;
+
+/// What a parse should give, as the oracle computes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// A whole message taking this many bytes.
+    Complete(usize),
+    /// A valid prefix needing this much more.
+    Incomplete(Needed),
+    /// An error of this kind, with this offset where the kind has one.
+    Fail(ErrorKind, Option<usize>),
+}
+
+impl Expected {
+    /// The outcome of an actual parse, in the oracle's terms.
+    pub fn of<T>(result: &Result<Status<T>, Error>) -> Expected {
+        match result {
+            Ok(Status::Complete(_, len)) => Expected::Complete(*len),
+            Ok(Status::Incomplete(needed)) => Expected::Incomplete(*needed),
+            Err(e) => Expected::Fail(e.kind(), e.offset()),
+        }
+    }
+}
+
+/// A wire format as the fuzz targets see it: its limits as one number and
+/// an independent oracle for its parser.
+pub trait FuzzFormat: WireFormat {
+    /// Header length for the binary formats; 0 for the text lines.
+    const HEADER_LEN: usize;
+    /// The error kinds the parser may return.
+    const ERRORS: &'static [ErrorKind];
+
+    /// Limits whose one maximum (payload or line length) is `max`,
+    /// saturated to what the format's limit can hold.
+    fn limits_with(max: usize) -> Self::Limits;
+
+    /// The largest limits the format can be configured with.
+    fn max_limits() -> Self::Limits;
+
+    /// The one maximum of `limits`.
+    fn max_of(limits: &Self::Limits) -> usize;
+
+    /// What parsing `input` must give, computed without the parser.
+    fn expect(input: &[u8], limits: &Self::Limits) -> Expected;
+
+    /// Whether a parsed text line holds a `\r` the serializer refuses
+    /// (in the first two fields, or ending the last); the receiver accepts
+    /// it (spec reqres §5.3, §5.5). Always false for the binary formats.
+    fn unencodable(message: &Self::Message<'_>) -> bool;
+
+    /// Whether this is a text format.
+    fn is_text() -> bool {
+        Self::HEADER_LEN == 0
+    }
+}
+
+/// The oracle of a binary format: `payload_len` reads the complete header
+/// and returns the payload length, or the error the header deserves.
+fn expect_binary(
+    input: &[u8],
+    header_len: usize,
+    payload_len: impl Fn(&[u8]) -> Result<usize, ErrorKind>,
+) -> Expected {
+    if input.len() < header_len {
+        return Expected::Incomplete(Needed::new(header_len - input.len()));
+    }
+    match payload_len(&input[..header_len]) {
+        Err(kind) => Expected::Fail(kind, None),
+        Ok(len) => {
+            let total = header_len + len;
+            if input.len() >= total {
+                Expected::Complete(total)
+            } else {
+                Expected::Incomplete(Needed::new(total - input.len()))
+            }
+        }
+    }
+}
+
+fn be_u16(b: &[u8]) -> usize {
+    usize::from(b[0]) << 8 | usize::from(b[1])
+}
+
+fn be_u32(b: &[u8]) -> usize {
+    b[..4]
+        .iter()
+        .fold(0usize, |acc, &x| acc << 8 | usize::from(x))
+}
+
+fn sat_u16(max: usize) -> u16 {
+    u16::try_from(max).unwrap_or(u16::MAX)
+}
+
+fn sat_u32(max: usize) -> u32 {
+    u32::try_from(max).unwrap_or(u32::MAX)
+}
+
+impl FuzzFormat for typed::Typed {
+    const HEADER_LEN: usize = typed::HEADER_LEN;
+    const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
+
+    fn limits_with(max: usize) -> typed::Limits {
+        typed::Limits {
+            max_payload_len: sat_u32(max),
+        }
+    }
+    fn max_limits() -> typed::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &typed::Limits) -> usize {
+        limits.max_payload_len as usize
+    }
+    fn expect(input: &[u8], limits: &typed::Limits) -> Expected {
+        expect_binary(input, 5, |h| {
+            let len = be_u32(h);
+            if len > Self::max_of(limits) {
+                return Err(ErrorKind::TooLarge);
+            }
+            Ok(len)
+        })
+    }
+    fn unencodable(_: &typed::TypedMessage<'_>) -> bool {
+        false
+    }
+}
+
+impl FuzzFormat for magic::Magic {
+    const HEADER_LEN: usize = magic::HEADER_LEN;
+    const ERRORS: &'static [ErrorKind] = &[
+        ErrorKind::BadMagic,
+        ErrorKind::BadVersion,
+        ErrorKind::TooLarge,
+    ];
+
+    fn limits_with(max: usize) -> magic::Limits {
+        magic::Limits {
+            max_payload_len: sat_u16(max),
+        }
+    }
+    fn max_limits() -> magic::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &magic::Limits) -> usize {
+        usize::from(limits.max_payload_len)
+    }
+    fn expect(input: &[u8], limits: &magic::Limits) -> Expected {
+        // Magic, then version, then length (spec magic §5).
+        expect_binary(input, 8, |h| {
+            if h[..4] != [0xde, 0xad, 0xbe, 0xef] {
+                return Err(ErrorKind::BadMagic);
+            }
+            if h[4] != 1 {
+                return Err(ErrorKind::BadVersion);
+            }
+            let len = be_u16(&h[6..]);
+            if len > Self::max_of(limits) {
+                return Err(ErrorKind::TooLarge);
+            }
+            Ok(len)
+        })
+    }
+    fn unencodable(_: &magic::Packet<'_>) -> bool {
+        false
+    }
+}
+
+impl FuzzFormat for frame::LengthFramed {
+    const HEADER_LEN: usize = frame::HEADER_LEN;
+    const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
+
+    fn limits_with(max: usize) -> frame::Limits {
+        frame::Limits {
+            max_payload_len: sat_u32(max),
+        }
+    }
+    fn max_limits() -> frame::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &frame::Limits) -> usize {
+        limits.max_payload_len as usize
+    }
+    fn expect(input: &[u8], limits: &frame::Limits) -> Expected {
+        expect_binary(input, 4, |h| {
+            let len = be_u32(h);
+            if len > Self::max_of(limits) {
+                return Err(ErrorKind::TooLarge);
+            }
+            Ok(len)
+        })
+    }
+    fn unencodable(_: &frame::Frame<'_>) -> bool {
+        false
+    }
+}
+
+impl FuzzFormat for mux::Mux {
+    const HEADER_LEN: usize = mux::HEADER_LEN;
+    const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
+
+    fn limits_with(max: usize) -> mux::Limits {
+        mux::Limits {
+            max_payload_len: sat_u16(max),
+        }
+    }
+    fn max_limits() -> mux::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &mux::Limits) -> usize {
+        usize::from(limits.max_payload_len)
+    }
+    fn expect(input: &[u8], limits: &mux::Limits) -> Expected {
+        expect_binary(input, 4, |h| {
+            let len = be_u16(&h[2..]);
+            if len > Self::max_of(limits) {
+                return Err(ErrorKind::TooLarge);
+            }
+            Ok(len)
+        })
+    }
+    fn unencodable(_: &mux::MuxFrame<'_>) -> bool {
+        false
+    }
+}
+
+/// The oracle of the text lines (spec reqres §5): the `\n` is looked for
+/// within the first `max` bytes only; then UTF-8; then two `:`.
+fn expect_line(input: &[u8], limits: &reqres::Limits) -> Expected {
+    let max = limits.max_line_len;
+    let window = &input[..input.len().min(max)];
+    let Some(end) = window.iter().position(|&b| b == b'\n') else {
+        return if input.len() >= max {
+            Expected::Fail(ErrorKind::LineTooLong, None)
+        } else {
+            Expected::Incomplete(Needed::Unknown)
+        };
+    };
+    let mut line = &input[..end];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    if let Err(e) = core::str::from_utf8(line) {
+        return Expected::Fail(ErrorKind::InvalidUtf8, Some(e.valid_up_to()));
+    }
+    if line.iter().filter(|&&b| b == b':').count() < 2 {
+        return Expected::Fail(ErrorKind::Malformed, Some(line.len()));
+    }
+    Expected::Complete(end + 1)
+}
+
+/// spec reqres §4.1: only a last field ending in '\r' cannot be written
+/// back (the receiver would strip it as part of the line ending).
+fn unencodable_line(_first: &str, _second: &str, last: &str) -> bool {
+    last.ends_with('\r')
+}
+
+const LINE_ERRORS: &[ErrorKind] = &[
+    ErrorKind::LineTooLong,
+    ErrorKind::InvalidUtf8,
+    ErrorKind::Malformed,
+];
+
+impl FuzzFormat for reqres::RequestLine {
+    const HEADER_LEN: usize = 0;
+    const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
+
+    fn limits_with(max: usize) -> reqres::Limits {
+        reqres::Limits { max_line_len: max }
+    }
+    fn max_limits() -> reqres::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &reqres::Limits) -> usize {
+        limits.max_line_len
+    }
+    fn expect(input: &[u8], limits: &reqres::Limits) -> Expected {
+        expect_line(input, limits)
+    }
+    fn unencodable(m: &reqres::Request<'_>) -> bool {
+        unencodable_line(m.id, m.command, m.args)
+    }
+}
+
+impl FuzzFormat for reqres::ResponseLine {
+    const HEADER_LEN: usize = 0;
+    const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
+
+    fn limits_with(max: usize) -> reqres::Limits {
+        reqres::Limits { max_line_len: max }
+    }
+    fn max_limits() -> reqres::Limits {
+        Self::limits_with(usize::MAX)
+    }
+    fn max_of(limits: &reqres::Limits) -> usize {
+        limits.max_line_len
+    }
+    fn expect(input: &[u8], limits: &reqres::Limits) -> Expected {
+        expect_line(input, limits)
+    }
+    fn unencodable(m: &reqres::Response<'_>) -> bool {
+        unencodable_line(m.id, m.status, m.data)
+    }
+}
+
+/// The fixed small limit every decode and codec run also uses.
+pub const SMALL_LIMIT: usize = 16;
+
+/// Checks the invariants every error shares: a kind the format can
+/// report, a section of this format, a lower-case message.
+fn check_error<F: FuzzFormat>(e: &Error) {
+    assert!(
+        F::ERRORS.contains(&e.kind()),
+        "{}: unexpected error kind {e:?}",
+        F::NAME
+    );
+    let section = e.section().expect("a wire error names its spec section");
+    let prefix = if F::is_text() { "reqres/" } else { F::NAME };
+    assert!(
+        section.starts_with(prefix),
+        "{}: section {section}",
+        F::NAME
+    );
+    let text = e.to_string();
+    assert!(
+        !text.starts_with(|c: char| c.is_ascii_uppercase()),
+        "error messages are lower-case: {text}"
+    );
+}
+
+/// Fuzz target body: arbitrary bytes into the sans-IO parser of `F`, with
+/// the default limits, [`SMALL_LIMIT`], and a limit given by the first
+/// input byte.
+pub fn decode<F: FuzzFormat>(data: &[u8]) {
+    decode_with::<F>(data, &F::Limits::default());
+    decode_with::<F>(data, &F::limits_with(SMALL_LIMIT));
+    let first = data.first().copied().map_or(0, usize::from);
+    decode_with::<F>(data, &F::limits_with(first));
+}
+
+/// [`decode`] with the given limits.
+pub fn decode_with<F: FuzzFormat>(data: &[u8], limits: &F::Limits) {
+    let result = F::parse(data, limits);
+    let outcome = Expected::of(&result);
+    assert_eq!(
+        outcome,
+        F::expect(data, limits),
+        "{}: parser and oracle disagree on {data:02x?} with {limits:?}",
+        F::NAME
+    );
+    check_hints::<F>(data, limits, outcome);
+    match result {
+        Ok(Status::Complete(message, len)) => check_complete::<F>(data, limits, message, len),
+        Ok(Status::Incomplete(needed)) => check_incomplete::<F>(data, limits, needed),
+        Err(e) => {
+            check_error::<F>(&e);
+            // An error is final: no later bytes make the input valid.
+            let mut longer = data.to_vec();
+            longer.extend_from_slice(data);
+            longer.push(b'\n');
+            let again = Expected::of(&F::parse(&longer, limits));
+            assert_eq!(again, outcome, "{}: error changed with more input", F::NAME);
+        }
+    }
+}
+
+/// `parse_from` told of a prefix known to hold no line end agrees with
+/// `parse` (the binary formats ignore the hint).
+fn check_hints<F: FuzzFormat>(data: &[u8], limits: &F::Limits, outcome: Expected) {
+    let no_lf = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    for scanned in [no_lf, no_lf / 2] {
+        let hinted = Expected::of(&F::parse_from(data, limits, scanned));
+        assert_eq!(
+            hinted,
+            outcome,
+            "{}: parse_from({scanned}) differs",
+            F::NAME
+        );
+    }
+}
+
+fn check_complete<F: FuzzFormat>(
+    data: &[u8],
+    limits: &F::Limits,
+    message: F::Message<'_>,
+    len: usize,
+) {
+    let consumed = &data[..len];
+    // Messages are compared in their owned form: the borrowed forms of two
+    // buffers have different lifetimes.
+    let owned = F::to_owned(&message);
+    let parses_to = |bytes: &[u8]| match F::parse(bytes, limits) {
+        Ok(Status::Complete(m, l)) => l == bytes.len() && F::to_owned(&m) == owned,
+        _ => false,
+    };
+    // The message depends on its own bytes only.
+    assert!(
+        parses_to(consumed),
+        "{}: message changed without its trailing bytes",
+        F::NAME
+    );
+    if F::is_text() {
+        assert!(len <= F::max_of(limits), "{}: line over the limit", F::NAME);
+    } else {
+        assert!(
+            len - F::HEADER_LEN <= F::max_of(limits),
+            "payload over the limit"
+        );
+    }
+
+    // Re-encoding gives back the consumed bytes.
+    let mut out = alloc::vec![0u8; message.encoded_len()];
+    let emitted = message.emit(&mut out);
+    if F::unencodable(&message) {
+        // spec reqres §4.1/§5.5: a receiver accepts a last field ending in
+        // '\r' that the serializer refuses to write (vectors flagged `Unencodable`).
+        let e = emitted.expect_err("a last field ending in '\\r' is refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidField, "{e:?}");
+        return;
+    }
+    let n = emitted.expect("a parsed message encodes");
+    assert_eq!(n, out.len(), "encoded_len is the bytes written");
+    if F::is_text() && consumed.ends_with(b"\r\n") {
+        // Non-canonical (spec reqres §5.5): written back with '\n' only.
+        let mut canonical = consumed[..len - 2].to_vec();
+        canonical.push(b'\n');
+        assert_eq!(out, canonical, "{}: canonical form", F::NAME);
+        assert!(
+            parses_to(&out),
+            "{}: the canonical form parses differently",
+            F::NAME
+        );
+    } else {
+        assert_eq!(out, consumed, "{}: re-encoding differs", F::NAME);
+    }
+    if n > 0 {
+        let short = message.emit(&mut out[..n - 1]);
+        assert!(
+            matches!(short, Err(Error::BufferTooSmall { .. })),
+            "{short:?}"
+        );
+    }
+
+    // The owned forms: copying and zero-copy agree.
+    assert_eq!(F::to_owned(&F::borrow(&owned)), owned);
+    let frame = Bytes::copy_from_slice(consumed);
+    let reparsed = F::parse(&frame, limits);
+    if let Ok(Status::Complete(in_frame, _)) = reparsed {
+        assert_eq!(F::to_owned_in(&in_frame, &frame), owned);
+    }
+}
+
+fn check_incomplete<F: FuzzFormat>(data: &[u8], limits: &F::Limits, needed: Needed) {
+    let Needed::Size(n) = needed else {
+        // Only a text line without its '\n' has an unknown need (the
+        // oracle checked it is one).
+        assert!(F::is_text(), "{}: unknown need", F::NAME);
+        return;
+    };
+    let n = n.get();
+    assert!(!F::is_text(), "{}: a line never knows its need", F::NAME);
+    let most = F::HEADER_LEN.saturating_add(F::max_of(limits));
+    assert!(
+        data.len().saturating_add(n) <= most,
+        "{}: need {n} after {} bytes exceeds limit + header {most}",
+        F::NAME,
+        data.len()
+    );
+    if n > APPEND_CHECK_MAX {
+        return;
+    }
+    // One byte short still needs exactly one byte; the full need ends the
+    // wait, or (header just completed) names a new need.
+    let filler = |k: usize| (0..k).map(|i| data.get(i).copied().unwrap_or(0xa5));
+    let mut longer = data.to_vec();
+    longer.extend(filler(n - 1));
+    assert_eq!(
+        F::parse(&longer, limits).map(|s| s.map(|_| ())).ok(),
+        Some(Status::Incomplete(Needed::new(1))),
+        "{}: the need of {n} was overstated",
+        F::NAME
+    );
+    longer.extend(filler(1));
+    let full = F::parse(&longer, limits);
+    if let Ok(Status::Incomplete(_)) = full {
+        assert_eq!(
+            data.len() + n,
+            F::HEADER_LEN,
+            "{}: the need of {n} was understated",
+            F::NAME
+        );
+    }
+}
+
+/// Fuzz target body: an owned message (from `arbitrary`) is encoded, then
+/// parsed back: equal, or refused with a typed error.
+pub fn roundtrip<F: FuzzFormat>(owned: &F::Owned) {
+    let mut buf = BytesMut::from(&b"prefix"[..]);
+    let checked = owned.check();
+    let encoded = owned.encode(&mut buf);
+    match (checked, encoded) {
+        (Err(a), Err(b)) => {
+            assert_eq!(a.kind(), b.kind());
+            assert!(
+                matches!(a.kind(), ErrorKind::TooLarge | ErrorKind::InvalidField),
+                "{a:?}"
+            );
+            assert_eq!(&buf[..], b"prefix", "a refused message writes nothing");
+            return;
+        }
+        (Ok(()), Ok(())) => {}
+        (a, b) => panic!("check and encode disagree: {a:?} {b:?}"),
+    }
+    let wire = buf.split_off(6).freeze();
+    assert_eq!(wire.len(), owned.encoded_len(), "encoded_len");
+    let limits = F::max_limits();
+    let parsed = F::parse(&wire, &limits);
+    match parsed {
+        Ok(Status::Complete(message, len)) => {
+            assert_eq!(
+                len,
+                wire.len(),
+                "{}: the whole encoding is one message",
+                F::NAME
+            );
+            assert_eq!(&F::to_owned(&message), owned);
+            assert_eq!(&F::to_owned_in(&message, &wire), owned);
+        }
+        // The serializer writes any version byte; a receiver speaks only 1.
+        Err(e) if e.kind() == ErrorKind::BadVersion && F::NAME == "magic" => {}
+        other => panic!(
+            "{}: {owned:?} encoded as {wire:02x?} parsed as {other:?}",
+            F::NAME
+        ),
+    }
+}
+
+/// How a [`codec`] input is laid out.
+///
+/// Byte 0: bits 0–5 are `k`, the number of chunk sizes; bit 6 selects the
+/// limit [`SMALL_LIMIT`] instead of the default; bit 7 sets
+/// `set_answer_unterminated_last_line` (text formats only). Then `k` bytes
+/// of chunk sizes (used in turn, round and round; 0 feeds nothing and
+/// decodes again; `k = 0` feeds everything at once), then the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodecInput<'a> {
+    /// Chunk sizes.
+    pub chunks: &'a [u8],
+    /// Use [`SMALL_LIMIT`].
+    pub small_limits: bool,
+    /// Answer an unterminated last line (text formats).
+    pub answer_last_line: bool,
+    /// The byte stream.
+    pub data: &'a [u8],
+}
+
+impl<'a> CodecInput<'a> {
+    /// Splits a fuzz input.
+    pub fn parse(input: &'a [u8]) -> CodecInput<'a> {
+        let Some((&control, rest)) = input.split_first() else {
+            return CodecInput {
+                chunks: &[],
+                small_limits: false,
+                answer_last_line: false,
+                data: &[],
+            };
+        };
+        let k = usize::from(control & 0x3f).min(rest.len());
+        let (chunks, data) = rest.split_at(k);
+        CodecInput {
+            chunks,
+            small_limits: control & 0x40 != 0,
+            answer_last_line: control & 0x80 != 0,
+            data,
+        }
+    }
+
+    /// The fuzz input for this layout (for seeds).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let k = self.chunks.len().min(0x3f);
+        let mut control = k as u8;
+        if self.small_limits {
+            control |= 0x40;
+        }
+        if self.answer_last_line {
+            control |= 0x80;
+        }
+        let mut out = alloc::vec![control];
+        out.extend_from_slice(&self.chunks[..k]);
+        out.extend_from_slice(self.data);
+        out
+    }
+}
+
+/// Cuts `data` into the chunks `sizes` says.
+fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
+    if sizes.is_empty() || sizes.iter().all(|&s| s == 0) && !data.is_empty() {
+        return alloc::vec![data];
+    }
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    for &size in sizes.iter().cycle() {
+        let end = at.saturating_add(usize::from(size)).min(data.len());
+        out.push(&data[at..end]);
+        at = end;
+        if at == data.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// What a stream decodes to: its messages, then how it ended.
+type Decoded<F> = (Vec<<F as WireFormat>::Owned>, Option<Error>);
+
+/// The reference: a loop of one-shot parses over the whole input.
+fn decode_at_once<F: FuzzFormat>(data: &[u8], limits: &F::Limits, answer_last: bool) -> Decoded<F> {
+    let mut messages = Vec::new();
+    let mut at = 0;
+    let end = loop {
+        let rest = &data[at..];
+        match F::parse(rest, limits) {
+            Ok(Status::Complete(message, len)) => {
+                messages.push(F::to_owned(&message));
+                at += len;
+            }
+            Ok(Status::Incomplete(_)) if rest.is_empty() => break None,
+            Ok(Status::Incomplete(_)) if answer_last => {
+                // The codec ends an unterminated last line itself.
+                let mut line = rest.to_vec();
+                line.push(b'\n');
+                let parsed = F::parse(&line, limits);
+                match parsed {
+                    Ok(Status::Complete(message, len)) => {
+                        assert_eq!(len, line.len());
+                        messages.push(F::to_owned(&message));
+                        break None;
+                    }
+                    Ok(Status::Incomplete(n)) => panic!("a terminated line still needs {n:?}"),
+                    Err(e) => break Some(e),
+                }
+            }
+            Ok(Status::Incomplete(needed)) => {
+                break Some(Error::Incomplete {
+                    needed: needed.size(),
+                    section: F::INCOMPLETE_SECTION,
+                })
+            }
+            Err(e) => break Some(e),
+        }
+    };
+    (messages, end)
+}
+
+/// The codec under test, fed `pieces` one after the other.
+fn decode_in_chunks<F: FuzzFormat>(
+    pieces: &[&[u8]],
+    limits: &F::Limits,
+    answer_last: bool,
+    most_buffered: usize,
+) -> Decoded<F> {
+    let mut codec = WireCodec::<F>::new(limits.clone());
+    codec.set_answer_unterminated_last_line(answer_last);
+    let mut buf = BytesMut::new();
+    let mut messages = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        loop {
+            match codec.decode(&mut buf) {
+                Ok(Some(message)) => messages.push(message),
+                Ok(None) => break,
+                Err(e) => return (messages, Some(e)),
+            }
+            assert!(
+                buf.capacity() <= most_buffered,
+                "codec buffer grew to {}",
+                buf.capacity()
+            );
+        }
+        assert!(
+            buf.capacity() <= most_buffered,
+            "codec buffer grew to {}",
+            buf.capacity()
+        );
+    }
+    loop {
+        match codec.decode_eof(&mut buf) {
+            Ok(Some(message)) => messages.push(message),
+            Ok(None) => return (messages, None),
+            Err(e) => return (messages, Some(e)),
+        }
+    }
+}
+
+/// Fuzz target body: the tokio-util codec of `F`, fed the stream in the
+/// chunks the input describes ([`CodecInput`]), decodes exactly what a
+/// one-shot parse loop over the whole stream gives, messages and first
+/// error (the end-of-stream `incomplete` included).
+pub fn codec<F: FuzzFormat>(input: &[u8]) {
+    let CodecInput {
+        chunks: sizes,
+        small_limits,
+        answer_last_line,
+        data,
+    } = CodecInput::parse(input);
+    let limits = if small_limits {
+        F::limits_with(SMALL_LIMIT)
+    } else {
+        F::Limits::default()
+    };
+    let answer_last = answer_last_line && F::is_text();
+    let pieces = chunks(data, sizes);
+    // The buffer holds at most the input or one message, and `BytesMut`
+    // at most doubles what it is asked for.
+    let one_message = F::HEADER_LEN.saturating_add(F::max_of(&limits));
+    let most_buffered = 4 * (data.len().max(one_message.min(1 << 21)) + 64);
+    let (want, want_end) = decode_at_once::<F>(data, &limits, answer_last);
+    let (got, got_end) = decode_in_chunks::<F>(&pieces, &limits, answer_last, most_buffered);
+    assert_eq!(got, want, "{}: messages differ", F::NAME);
+    let describe = |e: &Option<Error>| e.as_ref().map(|e| (e.kind(), e.to_string()));
+    assert_eq!(
+        describe(&got_end),
+        describe(&want_end),
+        "{}: the streams end differently",
+        F::NAME
+    );
+    if let Some(e) = &got_end {
+        if e.kind() != ErrorKind::Incomplete {
+            check_error::<F>(e);
+        }
+    }
+}
+
+/// The input a [`codec`] target gets for `data` fed in `chunks`.
+pub fn codec_seed(data: &[u8], chunks: &[u8], small_limits: bool) -> Vec<u8> {
+    CodecInput {
+        chunks,
+        small_limits,
+        answer_last_line: false,
+        data,
+    }
+    .to_bytes()
+}
+
+/// Runs `f` on the structured input `arbitrary` builds from `data`, the
+/// way `libfuzzer-sys` does for a typed target (an input it cannot build
+/// from is skipped).
+pub fn with_arbitrary<'a, T: arbitrary::Arbitrary<'a>>(data: &'a [u8], f: impl FnOnce(T)) {
+    if let Ok(value) = T::arbitrary_take_rest(arbitrary::Unstructured::new(data)) {
+        f(value);
+    }
+}
+
+macro_rules! targets {
+    ($($name:ident => $body:expr;)*) => {
+        $(
+            #[doc = concat!("The `", stringify!($name), "` fuzz target.")]
+            pub fn $name(data: &[u8]) {
+                let body: fn(&[u8]) = $body;
+                body(data)
+            }
+        )*
+
+        /// Every fuzz target, by name (the names of `fuzz/fuzz_targets/`).
+        pub const TARGETS: &[(&str, fn(&[u8]))] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+targets! {
+    decode_typed => decode::<typed::Typed>;
+    decode_magic => decode::<magic::Magic>;
+    decode_frame => decode::<frame::LengthFramed>;
+    decode_mux => decode::<mux::Mux>;
+    decode_request => decode::<reqres::RequestLine>;
+    decode_response => decode::<reqres::ResponseLine>;
+    roundtrip_typed => |d| with_arbitrary(d, |m| roundtrip::<typed::Typed>(&m));
+    roundtrip_magic => |d| with_arbitrary(d, |m| roundtrip::<magic::Magic>(&m));
+    roundtrip_frame => |d| with_arbitrary(d, |m| roundtrip::<frame::LengthFramed>(&m));
+    roundtrip_mux => |d| with_arbitrary(d, |m| roundtrip::<mux::Mux>(&m));
+    roundtrip_request => |d| with_arbitrary(d, |m| roundtrip::<reqres::RequestLine>(&m));
+    roundtrip_response => |d| with_arbitrary(d, |m| roundtrip::<reqres::ResponseLine>(&m));
+    codec_typed => codec::<typed::Typed>;
+    codec_magic => codec::<magic::Magic>;
+    codec_frame => codec::<frame::LengthFramed>;
+    codec_mux => codec::<mux::Mux>;
+    codec_request => codec::<reqres::RequestLine>;
+    codec_response => codec::<reqres::ResponseLine>;
+    mux_session => |d| with_arbitrary(d, |s: MuxScript| {
+        session::mux_session(&s);
+    });
+    reqres_client => |d| with_arbitrary(d, |s: ClientScript| {
+        session::reqres_client(&s);
+    });
+}
+
+/// The fuzz target named `name`.
+pub fn target(name: &str) -> Option<fn(&[u8])> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
