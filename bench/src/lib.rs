@@ -2,6 +2,12 @@
 //! would otherwise reach for: tokio-util's `Framed<LengthDelimitedCodec>`
 //! and yamux, measured in the same run so that the ratios mean something.
 //!
+//! In the streaming scenarios our sender is the library's zero-copy writer
+//! (`transport::write_batch::WriteBatch`, written out at the same 8 KiB
+//! point where `FramedWrite` flushes) and our receiver is
+//! `FramedRead<WireCodec<F>>`; the peer's are `FramedWrite` and `FramedRead`
+//! over a `LengthDelimitedCodec` configured for the same bytes.
+//!
 //! Every scenario runs its client and its server on two tokio runtimes on
 //! two OS threads, joined by one loopback TCP connection, so the figures
 //! resemble two programs rather than two tasks sharing a scheduler. Absolute
@@ -131,9 +137,8 @@ fn prefixed(prefix: &[u8], body: &Bytes) -> Bytes {
 
 fn frames_ours(d: Duration, len: usize) -> Received {
     let p = payload(len);
-    scenarios::stream(
+    scenarios::stream_batched(
         d,
-        FrameCodec::default(),
         move || FrameBuf::new(p.clone()),
         FrameCodec::default(),
         |m| m.payload.len(),
@@ -200,9 +205,8 @@ fn scenario_list() -> Vec<Scenario> {
             target: None,
             ours: |d| {
                 let p = payload(TYPED_LEN);
-                scenarios::stream(
+                scenarios::stream_batched(
                     d,
-                    TypedCodec::default(),
                     move || TypedMessageBuf::new(MessageType(1), p.clone()),
                     TypedCodec::default(),
                     |m| m.payload.len(),
@@ -227,9 +231,8 @@ fn scenario_list() -> Vec<Scenario> {
             target: None,
             ours: |d| {
                 let p = payload(MAGIC_LEN);
-                scenarios::stream(
+                scenarios::stream_batched(
                     d,
-                    MagicCodec::default(),
                     move || PacketBuf::new(PacketType(1), p.clone()),
                     MagicCodec::default(),
                     |m| m.payload.len(),

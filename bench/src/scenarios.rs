@@ -19,6 +19,8 @@ use wireforms::transport::mux_session::{MuxConfig, MuxSession};
 use wireforms::transport::reference;
 use wireforms::transport::reqres_client::{Client, ClientConfig};
 use wireforms::transport::server::ServerOptions;
+use wireforms::transport::write_batch::WriteBatch;
+use wireforms::Encode;
 
 use crate::harness::{accept, connect, pair, Deadline, Received};
 
@@ -80,21 +82,7 @@ where
     D::Error: std::fmt::Debug,
 {
     pair(
-        move |listener, done| async move {
-            let stream = accept(&listener).await;
-            let mut frames = FramedRead::new(stream, decoder);
-            let mut got = Received::default();
-            let mut start = None;
-            while let Some(frame) = frames.next().await {
-                let frame = frame.expect("a valid frame");
-                start.get_or_insert_with(Instant::now);
-                got.messages += 1;
-                got.bytes += payload_len(&frame) as u64;
-            }
-            got.elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
-            let _ = done.send(());
-            got
-        },
+        move |listener, done| receive(listener, decoder, payload_len, done),
         move |addr, done| async move {
             let stream = connect(addr).await;
             let mut sink = FramedWrite::new(stream, encoder);
@@ -108,6 +96,71 @@ where
     )
     .0
 }
+
+/// Decodes one connection's messages until it ends.
+async fn receive<D>(
+    listener: tokio::net::TcpListener,
+    decoder: D,
+    payload_len: fn(&D::Item) -> usize,
+    done: tokio::sync::oneshot::Sender<()>,
+) -> Received
+where
+    D: Decoder,
+    D::Error: std::fmt::Debug,
+{
+    let stream = accept(&listener).await;
+    let mut frames = FramedRead::new(stream, decoder);
+    let mut got = Received::default();
+    let mut start = None;
+    while let Some(frame) = frames.next().await {
+        let frame = frame.expect("a valid frame");
+        start.get_or_insert_with(Instant::now);
+        got.messages += 1;
+        got.bytes += payload_len(&frame) as u64;
+    }
+    got.elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
+    let _ = done.send(());
+    got
+}
+
+/// Like [`stream`], but the sender is the library's zero-copy writer,
+/// [`WriteBatch`]: small messages are coalesced, payloads of
+/// [`SHARE_FROM`](wireforms::transport::write_batch::SHARE_FROM) bytes or
+/// more go to the socket uncopied. It writes whenever `FRAMED_BOUNDARY`
+/// bytes are batched, the same point at which `FramedWrite` flushes.
+pub fn stream_batched<M, D>(
+    duration: Duration,
+    item: impl Fn() -> M + Send + 'static,
+    decoder: D,
+    payload_len: fn(&D::Item) -> usize,
+) -> Received
+where
+    M: Encode,
+    D: Decoder + Send + 'static,
+    D::Error: std::fmt::Debug,
+{
+    pair(
+        move |listener, done| receive(listener, decoder, payload_len, done),
+        move |addr, done| async move {
+            let mut stream = connect(addr).await;
+            let mut batch = WriteBatch::new();
+            let mut deadline = Deadline::new(duration, 64);
+            while !deadline.passed() {
+                batch.push(&item()).expect("encodable");
+                if batch.len() >= FRAMED_BOUNDARY {
+                    batch.write_to(&mut stream).await.expect("write");
+                }
+            }
+            batch.write_to(&mut stream).await.expect("write");
+            stream.shutdown().await.expect("shutdown");
+            let _ = done.await;
+        },
+    )
+    .0
+}
+
+/// `FramedWrite`'s default backpressure boundary (tokio-util 0.7).
+const FRAMED_BOUNDARY: usize = 8 * 1024;
 
 /// Request/response calls to the reference request server: `callers`
 /// concurrent callers on one connection, each making one call at a time.
