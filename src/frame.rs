@@ -32,6 +32,8 @@
 use nom::number::streaming::be_u32;
 use nom::Parser;
 
+#[cfg(feature = "alloc")]
+use crate::wire::take_payload;
 use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
 use crate::Error;
 
@@ -174,6 +176,19 @@ impl Encode for Frame<'_> {
         body[..self.payload.len()].copy_from_slice(self.payload);
         Ok(len)
     }
+
+    /// Header and payload appended directly: no zero-fill of the payload
+    /// room before it is overwritten.
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        let header = self.header()?;
+        let mut head = [0u8; HEADER_LEN];
+        header.emit(&mut head);
+        buf.reserve(self.encoded_len());
+        buf.extend_from_slice(&head);
+        buf.extend_from_slice(self.payload);
+        Ok(())
+    }
 }
 
 /// Upper-cases the ASCII letters of `payload` in place and leaves every
@@ -249,6 +264,9 @@ mod owned {
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
         }
+        fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+            self.as_frame().encode(buf)
+        }
     }
 
     impl From<Frame<'_>> for FrameBuf {
@@ -272,6 +290,15 @@ impl WireFormat for LengthFramed {
 
     fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Frame<'a>>, Error> {
         Frame::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn split_owned(
+        src: &mut bytes::BytesMut,
+        len: usize,
+        _limits: &Limits,
+    ) -> Result<FrameBuf, Error> {
+        Ok(FrameBuf::new(take_payload(src, len, HEADER_LEN)?))
     }
 
     #[cfg(feature = "alloc")]

@@ -35,6 +35,8 @@
 use nom::number::streaming::be_u16;
 use nom::Parser;
 
+#[cfg(feature = "alloc")]
+use crate::wire::take_payload;
 use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
 use crate::Error;
 
@@ -205,6 +207,19 @@ impl Encode for MuxFrame<'_> {
         body[..self.payload.len()].copy_from_slice(self.payload);
         Ok(len)
     }
+
+    /// Header and payload appended directly: no zero-fill of the payload
+    /// room before it is overwritten.
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        let header = self.header()?;
+        let mut head = [0u8; HEADER_LEN];
+        header.emit(&mut head);
+        buf.reserve(self.encoded_len());
+        buf.extend_from_slice(&head);
+        buf.extend_from_slice(self.payload);
+        Ok(())
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -261,6 +276,9 @@ mod owned {
             self.as_frame().header()?.emit(&mut head);
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
+        }
+        fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+            self.as_frame().encode(buf)
         }
     }
 
@@ -343,6 +361,22 @@ impl WireFormat for Mux {
 
     fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<MuxFrame<'a>>, Error> {
         MuxFrame::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn split_owned(
+        src: &mut bytes::BytesMut,
+        len: usize,
+        _limits: &Limits,
+    ) -> Result<MuxFrameBuf, Error> {
+        // `parse` checked this header a moment ago: read it, do not parse it.
+        let channel = src
+            .get(field::CHANNEL)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_be_bytes)
+            .unwrap_or_default();
+        let payload = take_payload(src, len, HEADER_LEN)?;
+        Ok(MuxFrameBuf::new(ChannelId(channel), payload))
     }
 
     #[cfg(feature = "alloc")]

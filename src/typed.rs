@@ -32,6 +32,8 @@
 use nom::number::streaming::{be_u32, be_u8};
 use nom::Parser;
 
+#[cfg(feature = "alloc")]
+use crate::wire::take_payload;
 use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
 use crate::Error;
 
@@ -205,6 +207,19 @@ impl Encode for TypedMessage<'_> {
         body[..self.payload.len()].copy_from_slice(self.payload);
         Ok(len)
     }
+
+    /// Header and payload appended directly: no zero-fill of the payload
+    /// room before it is overwritten.
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        let header = self.header()?;
+        let mut head = [0u8; HEADER_LEN];
+        header.emit(&mut head);
+        buf.reserve(self.encoded_len());
+        buf.extend_from_slice(&head);
+        buf.extend_from_slice(self.payload);
+        Ok(())
+    }
 }
 
 /// The reference server's answer (spec §6): the same payload, type + 1
@@ -270,6 +285,9 @@ mod owned {
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
         }
+        fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+            self.as_message().encode(buf)
+        }
     }
 
     impl From<TypedMessage<'_>> for TypedMessageBuf {
@@ -293,6 +311,18 @@ impl WireFormat for Typed {
 
     fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<TypedMessage<'a>>, Error> {
         TypedMessage::parse(input, limits)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn split_owned(
+        src: &mut bytes::BytesMut,
+        len: usize,
+        _limits: &Limits,
+    ) -> Result<TypedMessageBuf, Error> {
+        // `parse` checked this header a moment ago: read it, do not parse it.
+        let message_type = MessageType(src.get(field::TYPE).copied().unwrap_or_default());
+        let payload = take_payload(src, len, HEADER_LEN)?;
+        Ok(TypedMessageBuf::new(message_type, payload))
     }
 
     #[cfg(feature = "alloc")]

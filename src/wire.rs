@@ -157,6 +157,46 @@ pub trait Encode {
     }
 }
 
+/// Takes the `len`-byte message at the front of `src` off it and returns its
+/// payload (the bytes after `header_len`), sharing `src`'s memory.
+#[cfg(feature = "alloc")]
+pub(crate) fn take_payload(
+    src: &mut bytes::BytesMut,
+    len: usize,
+    header_len: usize,
+) -> Result<bytes::Bytes, Error> {
+    use bytes::Buf;
+    // `parse` found these bytes complete; anything else is a caller's bug.
+    let payload_len = len
+        .checked_sub(header_len)
+        .filter(|_| len <= src.len())
+        .ok_or(Error::Malformed {
+            reason: "message changed between parses",
+            offset: 0,
+            section: "README",
+        })?;
+    src.advance(header_len);
+    Ok(src.split_to(payload_len).freeze())
+}
+
+/// Parses the one whole message in `frame` and returns it sharing `frame`'s
+/// memory.
+#[cfg(feature = "alloc")]
+pub(crate) fn owned_in<F: WireFormat + ?Sized>(
+    frame: &bytes::Bytes,
+    limits: &F::Limits,
+) -> Result<F::Owned, Error> {
+    match F::parse(frame, limits)? {
+        Status::Complete(message, _) => Ok(F::to_owned_in(&message, frame)),
+        // The same bytes parsed as complete a moment ago.
+        Status::Incomplete(_) => Err(Error::Malformed {
+            reason: "message changed between parses",
+            offset: 0,
+            section: "README",
+        }),
+    }
+}
+
 /// `Some(need)` when `input` is shorter than `len` bytes.
 pub(crate) fn short_by(input: &[u8], len: usize) -> Option<Needed> {
     (input.len() < len).then(|| Needed::new(len - input.len()))
@@ -225,6 +265,23 @@ pub trait WireFormat {
     /// the payload is shared with `frame`, not copied.
     #[cfg(feature = "alloc")]
     fn to_owned_in(message: &Self::Message<'_>, frame: &bytes::Bytes) -> Self::Owned;
+
+    /// Takes the message that [`parse`](WireFormat::parse) found complete in
+    /// the first `len` bytes of `src` off `src`, sharing its memory. The
+    /// default parses the split bytes again; the binary formats read their
+    /// already-checked header instead.
+    ///
+    /// # Errors
+    /// Only if the bytes no longer parse (a bug, not a peer's doing).
+    #[cfg(feature = "alloc")]
+    fn split_owned(
+        src: &mut bytes::BytesMut,
+        len: usize,
+        limits: &Self::Limits,
+    ) -> Result<Self::Owned, Error> {
+        let frame = src.split_to(len).freeze();
+        owned_in::<Self>(&frame, limits)
+    }
 
     /// The owned form of `message`, copying its payload.
     #[cfg(feature = "alloc")]

@@ -162,7 +162,7 @@ pub fn split_line<'a>(
     // refused after max_line_len bytes instead of being buffered.
     let window = &input[..input.len().min(limits.max_line_len)];
     let from = scanned.min(window.len());
-    match window[from..].iter().position(|&b| b == LF) {
+    match memchr::memchr(LF, &window[from..]) {
         Some(i) => {
             let end = from + i;
             let line = &input[..end];
@@ -214,10 +214,10 @@ fn parse_fields<'a>(
 }
 
 /// The names of a format's three fields, for serializer errors.
-type FieldNames = [&'static str; 3];
+pub(crate) type FieldNames = [&'static str; 3];
 
-const REQUEST_FIELDS: FieldNames = ["id", "command", "args"];
-const RESPONSE_FIELDS: FieldNames = ["id", "status", "data"];
+pub(crate) const REQUEST_FIELDS: FieldNames = ["id", "command", "args"];
+pub(crate) const RESPONSE_FIELDS: FieldNames = ["id", "status", "data"];
 
 fn invalid(field: &'static str, reason: &'static str) -> Error {
     Error::InvalidField {
@@ -227,11 +227,22 @@ fn invalid(field: &'static str, reason: &'static str) -> Error {
     }
 }
 
+/// The three fields as bytes: serializing needs no UTF-8 view, and the
+/// owned fields would validate theirs again for one.
+pub(crate) type RawFields<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+fn raw(fields: Fields<'_>) -> RawFields<'_> {
+    (
+        fields.0.as_bytes(),
+        fields.1.as_bytes(),
+        fields.2.as_bytes(),
+    )
+}
+
 /// spec §4.1: refuse what would parse back as a different line.
-fn check_fields(fields: Fields<'_>, names: FieldNames) -> Result<(), Error> {
+pub(crate) fn check_fields(fields: RawFields<'_>, names: FieldNames) -> Result<(), Error> {
     let (first, second, last) = fields;
-    for (value, name) in [(first, names[0]), (second, names[1])] {
-        let bytes = value.as_bytes();
+    for (bytes, name) in [(first, names[0]), (second, names[1])] {
         if bytes.contains(&SEPARATOR) {
             return Err(invalid(name, "contains ':'"));
         }
@@ -239,17 +250,17 @@ fn check_fields(fields: Fields<'_>, names: FieldNames) -> Result<(), Error> {
             return Err(invalid(name, "contains a line feed"));
         }
     }
-    if last.as_bytes().contains(&LF) {
+    if last.contains(&LF) {
         return Err(invalid(names[2], "contains a line feed"));
     }
     // A final CR would be taken for the line ending and stripped.
-    if last.as_bytes().last() == Some(&CR) {
+    if last.last() == Some(&CR) {
         return Err(invalid(names[2], "ends with a carriage return"));
     }
     Ok(())
 }
 
-fn encoded_len(fields: Fields<'_>) -> usize {
+pub(crate) fn encoded_len(fields: RawFields<'_>) -> usize {
     let (first, second, last) = fields;
     // Two separators and the LF.
     3usize
@@ -258,20 +269,37 @@ fn encoded_len(fields: Fields<'_>) -> usize {
         .saturating_add(last.len())
 }
 
-fn emit_fields(fields: Fields<'_>, names: FieldNames, out: &mut [u8]) -> Result<usize, Error> {
+/// The pieces of the line, in order.
+fn pieces(fields: RawFields<'_>) -> [&[u8]; 6] {
+    let (first, second, last) = fields;
+    [first, &[SEPARATOR], second, &[SEPARATOR], last, &[LF]]
+}
+
+/// Appends the line to `buf` (no zero-fill of the room first).
+#[cfg(feature = "alloc")]
+pub(crate) fn encode_fields(
+    fields: RawFields<'_>,
+    names: FieldNames,
+    buf: &mut bytes::BytesMut,
+) -> Result<(), Error> {
+    check_fields(fields, names)?;
+    buf.reserve(encoded_len(fields));
+    for piece in pieces(fields) {
+        buf.extend_from_slice(piece);
+    }
+    Ok(())
+}
+
+pub(crate) fn emit_fields(
+    fields: RawFields<'_>,
+    names: FieldNames,
+    out: &mut [u8],
+) -> Result<usize, Error> {
     check_fields(fields, names)?;
     let len = encoded_len(fields);
     check_room(out, len)?;
-    let (first, second, last) = fields;
     let mut at = 0;
-    for piece in [
-        first.as_bytes(),
-        &[SEPARATOR],
-        second.as_bytes(),
-        &[SEPARATOR],
-        last.as_bytes(),
-        &[LF],
-    ] {
+    for piece in pieces(fields) {
         out[at..at + piece.len()].copy_from_slice(piece);
         at += piece.len();
     }
@@ -312,15 +340,20 @@ impl<'a> Request<'a> {
 
 impl Encode for Request<'_> {
     fn encoded_len(&self) -> usize {
-        encoded_len(self.fields())
+        encoded_len(raw(self.fields()))
     }
 
     fn check(&self) -> Result<(), Error> {
-        check_fields(self.fields(), REQUEST_FIELDS)
+        check_fields(raw(self.fields()), REQUEST_FIELDS)
     }
 
     fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        emit_fields(self.fields(), REQUEST_FIELDS, out)
+        emit_fields(raw(self.fields()), REQUEST_FIELDS, out)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        encode_fields(raw(self.fields()), REQUEST_FIELDS, buf)
     }
 }
 
@@ -352,15 +385,20 @@ impl<'a> Response<'a> {
 
 impl Encode for Response<'_> {
     fn encoded_len(&self) -> usize {
-        encoded_len(self.fields())
+        encoded_len(raw(self.fields()))
     }
 
     fn check(&self) -> Result<(), Error> {
-        check_fields(self.fields(), RESPONSE_FIELDS)
+        check_fields(raw(self.fields()), RESPONSE_FIELDS)
     }
 
     fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        emit_fields(self.fields(), RESPONSE_FIELDS, out)
+        emit_fields(raw(self.fields()), RESPONSE_FIELDS, out)
+    }
+
+    #[cfg(feature = "alloc")]
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        encode_fields(raw(self.fields()), RESPONSE_FIELDS, buf)
     }
 }
 

@@ -1,6 +1,9 @@
 //! Owned request and response lines.
 
-use super::{Request, Response, Text};
+use super::{
+    check_fields, emit_fields, encode_fields, encoded_len, RawFields, Request, Response, Text,
+    REQUEST_FIELDS, RESPONSE_FIELDS,
+};
 use crate::{Encode, Error};
 
 /// A request line that owns its fields (shared, not copied, when it came
@@ -36,15 +39,29 @@ impl RequestBuf {
     }
 }
 
+impl RequestBuf {
+    /// The fields as bytes, without validating their UTF-8 again.
+    fn raw(&self) -> RawFields<'_> {
+        (
+            self.id.as_bytes(),
+            self.command.as_bytes(),
+            self.args.as_bytes(),
+        )
+    }
+}
+
 impl Encode for RequestBuf {
     fn encoded_len(&self) -> usize {
-        self.as_request().encoded_len()
+        encoded_len(self.raw())
     }
     fn check(&self) -> Result<(), Error> {
-        self.as_request().check()
+        check_fields(self.raw(), REQUEST_FIELDS)
     }
     fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        self.as_request().emit(out)
+        emit_fields(self.raw(), REQUEST_FIELDS, out)
+    }
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        encode_fields(self.raw(), REQUEST_FIELDS, buf)
     }
 }
 
@@ -91,15 +108,29 @@ impl ResponseBuf {
     }
 }
 
+impl ResponseBuf {
+    /// The fields as bytes, without validating their UTF-8 again.
+    fn raw(&self) -> RawFields<'_> {
+        (
+            self.id.as_bytes(),
+            self.status.as_bytes(),
+            self.data.as_bytes(),
+        )
+    }
+}
+
 impl Encode for ResponseBuf {
     fn encoded_len(&self) -> usize {
-        self.as_response().encoded_len()
+        encoded_len(self.raw())
     }
     fn check(&self) -> Result<(), Error> {
-        self.as_response().check()
+        check_fields(self.raw(), RESPONSE_FIELDS)
     }
     fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        self.as_response().emit(out)
+        emit_fields(self.raw(), RESPONSE_FIELDS, out)
+    }
+    fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
+        encode_fields(self.raw(), RESPONSE_FIELDS, buf)
     }
 }
 

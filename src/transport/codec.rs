@@ -27,7 +27,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::wire::{Encode, Needed, Status, WireFormat};
@@ -121,8 +121,7 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
             }
         };
         self.scanned = 0;
-        let frame = src.split_to(len).freeze();
-        owned_in::<F>(&frame, &self.limits).map(Some)
+        F::split_owned(src, len, &self.limits).map(Some)
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<F::Owned>, Error> {
@@ -141,23 +140,6 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
         }
         // The peer ended the stream inside a message: say so, with the need.
         Err(incomplete::<F>(buf, &self.limits))
-    }
-}
-
-/// Parses the one whole message in `frame` and returns it sharing `frame`'s
-/// memory.
-pub(crate) fn owned_in<F: WireFormat>(
-    frame: &Bytes,
-    limits: &F::Limits,
-) -> Result<F::Owned, Error> {
-    match F::parse(frame, limits)? {
-        Status::Complete(message, _) => Ok(F::to_owned_in(&message, frame)),
-        // The same bytes parsed as complete a moment ago.
-        Status::Incomplete(_) => Err(Error::Malformed {
-            reason: "message changed between parses",
-            offset: 0,
-            section: "README",
-        }),
     }
 }
 

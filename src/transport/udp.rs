@@ -95,7 +95,7 @@ pub fn parse_datagram<F: WireFormat>(
     let status = F::parse(&datagram, limits)?.map(|_| ());
     match status {
         Status::Complete((), len) if len == datagram.len() => {
-            crate::transport::codec::owned_in::<F>(&datagram, limits)
+            crate::wire::owned_in::<F>(&datagram, limits)
         }
         Status::Complete((), len) => Err(Error::TrailingBytes {
             len: datagram.len() - len,
