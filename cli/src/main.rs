@@ -88,6 +88,25 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --exec 'wireforms harness --format typed' --format typed")]
     Harness(HarnessCmd),
+    /// End-to-end loopback benchmarks against the peers, in one run.
+    #[command(after_help = "Examples:\n  \
+        wireforms bench --quick\n  \
+        wireforms bench --json > bench.json\n  \
+        wireforms bench --only mux")]
+    Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct BenchCmd {
+    /// Short measurements: the whole run takes under 30 seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Machine-readable results.
+    #[arg(long)]
+    json: bool,
+    /// Only the scenarios whose id contains this (raw TCP always runs).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 #[derive(Args)]
@@ -326,7 +345,40 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }))
         }
         Command::Harness(c) => harness::harness(c.format),
+        Command::Bench(c) => bench(c),
     }
+}
+
+/// `wireforms bench`: a table (or JSON) of our figure, the baseline's from
+/// the same run, and the ratio, per scenario.
+fn bench(c: BenchCmd) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let options = wireforms_bench::BenchOptions {
+        quick: c.quick,
+        only: c.only,
+        ..Default::default()
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run with --release for real figures");
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let results = wireforms_bench::run(&options, &mut |p| {
+        if terminal {
+            eprint!(
+                "\r\x1b[K[{}/{}] {} ({})",
+                p.step, p.steps, p.scenario, p.side
+            );
+        }
+    });
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
+    if c.json {
+        println!("{}", wireforms_bench::render_json(&results));
+    } else {
+        print!("{}", wireforms_bench::render_table(&results));
+    }
+    Ok(0)
 }
 
 fn main() -> ExitCode {

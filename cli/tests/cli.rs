@@ -448,3 +448,25 @@ fn send_times_out_instead_of_hanging() {
     assert!(started.elapsed() < Duration::from_secs(2));
     keep.join().unwrap();
 }
+
+#[test]
+fn bench_prints_ours_the_baseline_and_the_ratio() {
+    // One short scenario besides the raw TCP ceiling: a few seconds.
+    let out = bin()
+        .args(["bench", "--quick", "--only", "typed", "--json"])
+        .output()
+        .expect("run wireforms bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON results");
+    let results = results.as_array().expect("an array of scenarios");
+    let ids: Vec<&str> = results.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, ["raw-tcp", "typed-4k"]);
+    let typed = &results[1];
+    let (ours, baseline, ratio) = (
+        typed["ours"].as_f64().unwrap(),
+        typed["baseline"].as_f64().unwrap(),
+        typed["ratio"].as_f64().unwrap(),
+    );
+    assert!(ours > 0.0 && baseline > 0.0);
+    assert!((ratio - ours / baseline).abs() < 1e-9);
+}
