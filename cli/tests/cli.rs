@@ -456,7 +456,11 @@ fn bench_prints_ours_the_baseline_and_the_ratio() {
         .args(["bench", "--quick", "--only", "typed", "--json"])
         .output()
         .expect("run wireforms bench");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON results");
     let results = results.as_array().expect("an array of scenarios");
     let ids: Vec<&str> = results.iter().filter_map(|r| r["id"].as_str()).collect();

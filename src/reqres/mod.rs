@@ -84,7 +84,7 @@
 //!
 //! [`Needed::Unknown`]: crate::Needed::Unknown
 
-use nom::bytes::complete::{tag, take_until};
+use nom::bytes::complete::{tag, take_till};
 use nom::combinator::rest;
 use nom::sequence::terminated;
 use nom::Parser;
@@ -198,8 +198,8 @@ fn parse_fields<'a>(
     })?;
     // spec §5.3: split at the first two ':'; the rest may hold more.
     let mut fields = (
-        terminated(take_until(":"), tag(":")),
-        terminated(take_until(":"), tag(":")),
+        terminated(take_till(|c| c == ':'), tag(":")),
+        terminated(take_till(|c| c == ':'), tag(":")),
         rest,
     );
     let parsed: nom::IResult<&str, Fields<'a>, nom::error::Error<&str>> = fields.parse(line);
