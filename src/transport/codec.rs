@@ -2,7 +2,7 @@
 //!
 //! [`WireCodec<F>`] decodes and encodes any [`WireFormat`]. Decoding is
 //! zero-copy: each message is split off the read buffer and its payload is a
-//! [`Bytes`] view of it. The limit is checked from the header before any
+//! [`Bytes`](bytes::Bytes) view of it. The limit is checked from the header before any
 //! capacity is reserved; on a partial message the codec reserves only what
 //! the header says is missing (bounded by the limit) and waits. A stream that
 //! ends inside a message is an [`Error::Incomplete`], never a clean end.
