@@ -131,7 +131,9 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
         if buf.is_empty() {
             return Ok(None);
         }
-        if self.answer_unterminated_last_line {
+        // Only a text line can be completed by its terminator; a binary
+        // message cut short stays incomplete whatever the setting says.
+        if self.answer_unterminated_last_line && matches!(F::NAME, "request" | "response") {
             // Terminate the last line ourselves; the line limit still holds
             // because the terminator counts towards it.
             buf.extend_from_slice(b"\n");
@@ -241,6 +243,23 @@ mod test {
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
         assert!(buf.capacity() >= 5 + 65_536);
         assert!(buf.capacity() < 2 * (5 + 65_536));
+    }
+
+    #[test]
+    fn only_text_lines_are_completed_at_the_end_of_the_stream() {
+        let mut typed = TypedCodec::default();
+        typed.set_answer_unterminated_last_line(true);
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x01\x01"[..]); // one payload byte short
+        assert_eq!(
+            typed.decode_eof(&mut buf).unwrap_err().kind(),
+            crate::ErrorKind::Incomplete
+        );
+
+        let mut lines = RequestCodec::default();
+        lines.set_answer_unterminated_last_line(true);
+        let mut buf = BytesMut::from(&b"1:ECHO:last"[..]);
+        let request = lines.decode_eof(&mut buf).unwrap().unwrap();
+        assert_eq!(&*request.args, "last");
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl Client {
             args: Text::from(args.to_owned()),
         };
         request.check()?;
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
         {
             let mut pending = self.shared.lock();
             if let Some(reason) = pending.ended {
@@ -201,7 +201,7 @@ impl Client {
             self.writer.send(request).await.map_err(|_| Error::Closed {
                 reason: "client writer stopped",
             })?;
-            rx.await.map_err(|_| Error::Closed {
+            (&mut rx).await.map_err(|_| Error::Closed {
                 reason: "connection ended",
             })?
         };
@@ -213,7 +213,14 @@ impl Client {
                 result
             }
             Err(_) => {
-                self.shared.lock().calls.remove(&id);
+                // The reader may have answered while the request still
+                // waited for the writer (a peer that guesses IDs): it counted
+                // the call as answered, so deliver that answer.
+                if self.shared.lock().calls.remove(&id).is_none() {
+                    if let Ok(answer) = rx.try_recv() {
+                        return answer;
+                    }
+                }
                 self.shared.timed_out.fetch_add(1, Ordering::Relaxed);
                 Err(Error::Timeout { what: "call" })
             }
