@@ -34,7 +34,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{check_room, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: the payload length (4).
@@ -166,27 +166,18 @@ impl Encode for Frame<'_> {
     }
 
     fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let header = self.header()?;
-        let len = self.encoded_len();
-        check_room(out, len)?;
-        let (head, body) = out.split_at_mut(HEADER_LEN);
-        let mut head_bytes = [0u8; HEADER_LEN];
-        header.emit(&mut head_bytes);
-        head.copy_from_slice(&head_bytes);
-        body[..self.payload.len()].copy_from_slice(self.payload);
-        Ok(len)
+        let mut head = [0u8; HEADER_LEN];
+        self.header()?.emit(&mut head);
+        emit_parts(out, &head, self.payload)
     }
 
     /// Header and payload appended directly: no zero-fill of the payload
     /// room before it is overwritten.
     #[cfg(feature = "alloc")]
     fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
-        let header = self.header()?;
         let mut head = [0u8; HEADER_LEN];
-        header.emit(&mut head);
-        buf.reserve(self.encoded_len());
-        buf.extend_from_slice(&head);
-        buf.extend_from_slice(self.payload);
+        self.header()?.emit(&mut head);
+        crate::wire::encode_parts(buf, &head, self.payload);
         Ok(())
     }
 }

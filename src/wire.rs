@@ -197,6 +197,26 @@ pub(crate) fn owned_in<F: WireFormat + ?Sized>(
     }
 }
 
+/// Writes a header and its payload at the start of `out`: the `emit` of
+/// every binary format.
+pub(crate) fn emit_parts(out: &mut [u8], head: &[u8], payload: &[u8]) -> Result<usize, Error> {
+    let len = head.len().saturating_add(payload.len());
+    check_room(out, len)?;
+    let (out_head, body) = out.split_at_mut(head.len());
+    out_head.copy_from_slice(head);
+    body[..payload.len()].copy_from_slice(payload);
+    Ok(len)
+}
+
+/// Appends a header and its payload with one reservation: the `encode` of
+/// every binary format.
+#[cfg(feature = "alloc")]
+pub(crate) fn encode_parts(buf: &mut bytes::BytesMut, head: &[u8], payload: &[u8]) {
+    buf.reserve(head.len().saturating_add(payload.len()));
+    buf.extend_from_slice(head);
+    buf.extend_from_slice(payload);
+}
+
 /// `Some(need)` when `input` is shorter than `len` bytes.
 pub(crate) fn short_by(input: &[u8], len: usize) -> Option<Needed> {
     (input.len() < len).then(|| Needed::new(len - input.len()))
