@@ -110,6 +110,26 @@ pub enum Error {
         /// What was closed and why, in a few words.
         reason: &'static str,
     },
+    /// A session was asked to do what its contract forbids (a mux channel
+    /// opened while it is open already). Nothing was changed.
+    Misuse {
+        /// What was asked, in a few words.
+        reason: &'static str,
+    },
+    /// A session bound was reached (open channels, pending calls). Nothing
+    /// was changed; the call may succeed once others end.
+    LimitReached {
+        /// What is bounded, e.g. `"open channels"`.
+        what: &'static str,
+        /// The bound.
+        max: u64,
+    },
+    /// An internal invariant failed: a bug in wireforms, never the peer's
+    /// doing. Reported instead of a panic.
+    Internal {
+        /// The invariant that failed.
+        reason: &'static str,
+    },
 }
 
 /// The stable, format-independent classification of an [`Error`].
@@ -145,11 +165,17 @@ pub enum ErrorKind {
     Timeout,
     /// `closed`
     Closed,
+    /// `misuse`
+    Misuse,
+    /// `limit_reached`
+    LimitReached,
+    /// `internal`
+    Internal,
 }
 
 impl ErrorKind {
     /// Every kind, in taxonomy order.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Incomplete,
         ErrorKind::TooLarge,
         ErrorKind::BadMagic,
@@ -163,6 +189,9 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Timeout,
         ErrorKind::Closed,
+        ErrorKind::Misuse,
+        ErrorKind::LimitReached,
+        ErrorKind::Internal,
     ];
 
     /// The kind's stable name, as used in the spec and the vectors.
@@ -181,6 +210,9 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Closed => "closed",
+            ErrorKind::Misuse => "misuse",
+            ErrorKind::LimitReached => "limit_reached",
+            ErrorKind::Internal => "internal",
         }
     }
 
@@ -214,6 +246,9 @@ impl Error {
             Error::Io(_) => ErrorKind::Io,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Closed { .. } => ErrorKind::Closed,
+            Error::Misuse { .. } => ErrorKind::Misuse,
+            Error::LimitReached { .. } => ErrorKind::LimitReached,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 
@@ -232,7 +267,12 @@ impl Error {
             | Error::InvalidField { section, .. } => Some(section),
             #[cfg(feature = "std")]
             Error::Io(_) => None,
-            Error::BufferTooSmall { .. } | Error::Timeout { .. } | Error::Closed { .. } => None,
+            Error::BufferTooSmall { .. }
+            | Error::Timeout { .. }
+            | Error::Closed { .. }
+            | Error::Misuse { .. }
+            | Error::LimitReached { .. }
+            | Error::Internal { .. } => None,
         }
     }
 
@@ -282,6 +322,9 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "i/o error: {e}")?,
             Error::Timeout { what } => write!(f, "{what} timed out")?,
             Error::Closed { reason } => f.write_str(reason)?,
+            Error::Misuse { reason } => write!(f, "session misuse: {reason}")?,
+            Error::LimitReached { what, max } => write!(f, "too many {what} (at most {max})")?,
+            Error::Internal { reason } => write!(f, "internal error (a wireforms bug): {reason}")?,
         }
         if let Some(section) = self.section() {
             write!(f, " (spec {section})")?;
@@ -315,6 +358,9 @@ impl From<Error> for std::io::Error {
             Error::Timeout { .. } => std::io::Error::new(std::io::ErrorKind::TimedOut, e),
             Error::Closed { .. } => std::io::Error::new(std::io::ErrorKind::BrokenPipe, e),
             Error::Incomplete { .. } => std::io::Error::new(std::io::ErrorKind::UnexpectedEof, e),
+            Error::LimitReached { .. } => std::io::Error::new(std::io::ErrorKind::WouldBlock, e),
+            Error::Misuse { .. } => std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            Error::Internal { .. } => std::io::Error::other(e),
             other => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
         }
     }

@@ -57,6 +57,8 @@ pub mod mux;
 pub mod reqres;
 pub mod typed;
 
+#[cfg(feature = "std")]
+pub mod session;
 #[cfg(feature = "tokio")]
 pub mod transport;
 

@@ -613,7 +613,7 @@ U16 = {"type": "integer", "minimum": 0, "maximum": 65535}
 U32 = {"type": "integer", "minimum": 0, "maximum": 4294967295}
 ERRORS = ["incomplete", "too_large", "bad_magic", "bad_version", "malformed", "line_too_long",
           "invalid_utf8", "trailing_bytes", "invalid_field", "buffer_too_small", "io", "timeout",
-          "closed"]
+          "closed", "misuse", "limit_reached", "internal"]
 MESSAGES = {
     "typed": {"type": U8, "payload": HEX},
     "magic": {"version": U8, "type": U8, "payload": HEX},

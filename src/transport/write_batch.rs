@@ -5,12 +5,18 @@
 //! [`SHARE_FROM`] bytes or more is not copied at all: it goes to the socket
 //! as its own slice of a vectored write, straight from the [`Bytes`] it
 //! already lives in (for a reference server, the read buffer it arrived in).
+//!
+//! Every writer in the transport layer (the servers' reply path, the mux
+//! session, the request/response client) batches through this type under one
+//! bound, [`MAX_BATCH_LEN`]; [`write_queue`] is the writer loop of the two
+//! sessions.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 use crate::wire::Encode;
 use crate::Error;
@@ -18,6 +24,12 @@ use crate::Error;
 /// Payloads at least this long are written without being copied; shorter
 /// ones are cheaper to copy than to give their own I/O slice.
 pub const SHARE_FROM: usize = 4 * 1024;
+
+/// Bytes a writer gathers before it writes them: enough to coalesce a burst
+/// of small messages into one system call, small enough that a peer that
+/// pipelines without pause is answered as it goes and one that never reads
+/// is cut by the write timeout after at most this much is buffered.
+pub const MAX_BATCH_LEN: usize = 256 * 1024;
 
 /// Messages waiting to be written, as a [`Buf`] of several segments.
 #[derive(Debug, Default)]
@@ -63,6 +75,12 @@ impl WriteBatch {
         self.len() == 0
     }
 
+    /// Whether the batch holds [`MAX_BATCH_LEN`] bytes or more and should be
+    /// written before anything else is added.
+    pub fn is_full(&self) -> bool {
+        self.len() >= MAX_BATCH_LEN
+    }
+
     fn seal(&mut self) {
         if !self.open.is_empty() {
             let segment = self.open.split().freeze();
@@ -81,6 +99,43 @@ impl WriteBatch {
         writer.write_all_buf(self).await?;
         Ok(())
     }
+}
+
+/// The writer loop of a session: waits for a message on `queue`, adds every
+/// other one already waiting (up to [`MAX_BATCH_LEN`] bytes), writes the
+/// batch, and calls `written` with the number of messages it carried.
+/// Returns `Ok` once the queue is closed and empty (every sender gone) and
+/// everything taken from it is written, or the first write error.
+///
+/// A message its own [`Encode::check`] refuses is not written; callers queue
+/// only messages they checked, so `written` counts it out and the loop goes on.
+///
+/// # Errors
+/// The writer's I/O error; messages not yet written are then dropped with
+/// the queue.
+pub async fn write_queue<M, W>(
+    queue: &mut mpsc::Receiver<M>,
+    writer: &mut W,
+    mut written: impl FnMut(u64),
+) -> Result<(), Error>
+where
+    M: Encode,
+    W: AsyncWrite + Unpin,
+{
+    let mut batch = WriteBatch::new();
+    while let Some(message) = queue.recv().await {
+        let mut count = u64::from(batch.push(&message).is_ok());
+        while !batch.is_full() {
+            match queue.try_recv() {
+                Ok(message) => count += u64::from(batch.push(&message).is_ok()),
+                Err(_) => break,
+            }
+        }
+        batch.write_to(writer).await?;
+        writer.flush().await?;
+        written(count);
+    }
+    Ok(())
 }
 
 impl Buf for WriteBatch {

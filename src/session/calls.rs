@@ -1,0 +1,1 @@
+//! Placeholder: the request/response call table (being written).

@@ -1,0 +1,1 @@
+//! Placeholder: the mux demultiplexer (being written).
