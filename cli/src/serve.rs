@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use wireforms::magic;
 use wireforms::magic::PacketBuf;
-use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
+use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::serve_udp;
@@ -110,6 +110,7 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
         messages = stats.messages,
         wire_errors = stats.wire_errors,
         timeouts = stats.timeouts,
+        unanswerable = stats.unanswerable,
         aborted = stats.aborted,
         "stopped"
     );
@@ -141,9 +142,9 @@ async fn serve_datagrams(args: &ServeArgs, token: CancellationToken) -> Result<i
                 .await
         }
         _ => {
-            let h: fn(RequestBuf) -> Vec<ResponseBuf> = request_reply;
-            serve_udp::<RequestLine, ResponseLine, _>(socket, RequestLine::limits(l)?, h, token)
-                .await
+            let limits = RequestLine::limits(l)?;
+            let h = reference::RequestReplies::new(limits);
+            serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
         }
     }
     .map_err(|e| anyhow!("server failed: {e}"))?;

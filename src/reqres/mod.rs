@@ -101,8 +101,10 @@ mod text;
 #[cfg(feature = "alloc")]
 pub use owned::{RequestBuf, ResponseBuf};
 #[cfg(feature = "alloc")]
-pub use reply::reference_reply;
-pub use reply::{simple_uppercase, STATUS_OK, UNKNOWN_COMMAND};
+pub use reply::{reference_reply, reference_reply_within};
+pub use reply::{
+    simple_uppercase, REPLY_ENDS_WITH_CR, REPLY_TOO_LONG, STATUS_ERR, STATUS_OK, UNKNOWN_COMMAND,
+};
 #[cfg(feature = "alloc")]
 pub use text::Text;
 
@@ -122,6 +124,7 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
+    pub const UNANSWERABLE: &str = "reqres/6";
 }
 
 /// What a receiver enforces.
