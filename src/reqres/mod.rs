@@ -80,7 +80,9 @@
 //!
 //! With the `alloc` feature, [`RequestBuf`] and [`ResponseBuf`] own their
 //! fields as [`Text`], which shares the codec's read buffer instead of
-//! copying it, and [`reference_reply`] answers like the guide's server.
+//! copying it, [`reference_reply`] answers like the guide's server, and
+//! [`reference_reply_within`] keeps that answer within the peer's line
+//! limit, as a server must (spec §4, §6).
 //!
 //! [`Needed::Unknown`]: crate::Needed::Unknown
 
@@ -365,7 +367,8 @@ impl Encode for Request<'_> {
 pub struct Response<'a> {
     /// The ID of the request this answers.
     pub id: &'a str,
-    /// Status (always `OK` from the reference server).
+    /// Status (`OK` from the reference server, or `ERR` when the line
+    /// cannot carry the result, spec §6).
     pub status: &'a str,
     /// Result data: the rest of the line, `:` included.
     pub data: &'a str,

@@ -49,7 +49,9 @@ pub struct ServerOptions {
     /// Connections served at once. A connection accepted beyond this is
     /// closed at once, without a byte read or written (spec §8): refusing is
     /// cheaper than queueing for a server under a flood, and the peer sees a
-    /// prompt close instead of a silent wait.
+    /// prompt close instead of a silent wait. Values above
+    /// [`Semaphore::MAX_PERMITS`] (2^61 - 1) are taken as that bound, which
+    /// is no bound in practice.
     pub max_connections: usize,
     /// Longest silence tolerated from a peer, between messages or in the
     /// middle of one; then the connection is closed.
@@ -262,7 +264,8 @@ where
 
     /// Serves `listener` until `shutdown` is cancelled, then stops accepting
     /// and lets every connection finish (spec security §8): it answers the
-    /// messages it has read or holds whole in its buffer, reads no others,
+    /// messages it has read or holds whole in its buffer (after one more
+    /// read without waiting, for what had arrived), reads no others,
     /// closes its write side, and discards what the peer still sends until
     /// the peer closes (for at most half of
     /// [`shutdown_timeout`](ServerOptions::shutdown_timeout)), so that the
@@ -470,11 +473,11 @@ where
         Ok(())
     }
 
-    /// Spec security §8: answer the messages already whole in the buffer,
-    /// read no new ones, close the write side, then discard the peer's
-    /// input until it closes, for at most half the shutdown timeout. A
-    /// socket closed with unread input sends a reset, which can destroy
-    /// replies the peer has not read yet.
+    /// Spec security §8: answer the messages already whole in the buffer
+    /// or in what one read without waiting brings, read no others, close
+    /// the write side, then discard the peer's input until it closes, for
+    /// at most half the shutdown timeout. A socket closed with unread input
+    /// sends a reset, which can destroy replies the peer has not read yet.
     async fn close_for_shutdown(
         &self,
         mut reader: FramedRead<OwnedReadHalf, WireCodec<In>>,
@@ -485,23 +488,23 @@ where
         let linger_until = tokio::time::Instant::now() + self.options.shutdown_timeout / 2;
         let write_timeout = self.options.write_timeout;
         let mut buffered = std::mem::take(reader.read_buffer_mut());
+        // Messages that had arrived when the shutdown was seen: one read,
+        // without waiting. (A peer that pipelines without pause always has
+        // more on the way; reading until it stops would never end.)
+        buffered.reserve(DISCARD_CHUNK);
+        let _ = reader.get_ref().try_read_buf(&mut buffered);
         let mut end = End::Shutdown;
-        loop {
-            match reader.decoder_mut().decode(&mut buffered) {
-                Ok(Some(message)) => {
-                    if let Err(e) = self.answer(message, &mut batch, counters) {
-                        end = e;
-                        break;
-                    }
-                    if batch.is_full() {
-                        if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
-                            return e;
-                        }
-                    }
+        // A message cut by the shutdown is not answered; neither is one the
+        // buffer shows is bad.
+        while let Ok(Some(message)) = reader.decoder_mut().decode(&mut buffered) {
+            if let Err(e) = self.answer(message, &mut batch, counters) {
+                end = e;
+                break;
+            }
+            if batch.is_full() {
+                if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
+                    return e;
                 }
-                // A message cut by the shutdown is not answered; neither is
-                // one the buffer shows is bad.
-                Ok(None) | Err(_) => break,
             }
         }
         if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
@@ -529,8 +532,9 @@ where
     }
 }
 
-/// Bytes read at a time while discarding a peer's input at shutdown.
-const DISCARD_CHUNK: usize = 16 * 1024;
+/// At shutdown, the most bytes read at once: for messages that had
+/// arrived, then for input that is discarded.
+const DISCARD_CHUNK: usize = 64 * 1024;
 
 fn count_end(counters: &Counters, peer: SocketAddr, end: &End) {
     match end {
