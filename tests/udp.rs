@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::udp::UdpFramed;
 use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::reference::RequestReplies;
-use wireforms::transport::udp::{parse_datagram, serve_udp, DatagramCodec};
+use wireforms::transport::udp::{max_datagram_len, parse_datagram, serve_udp, DatagramCodec};
 use wireforms::typed::Typed;
 use wireforms::{Error, ErrorKind};
 
@@ -94,4 +94,34 @@ async fn an_ipv6_datagram_above_the_ipv4_maximum_is_read_whole() {
     token.cancel();
     let stats = task.await.unwrap().unwrap();
     assert_eq!(stats.answered, 1);
+}
+
+#[tokio::test]
+async fn a_reply_too_long_for_a_datagram_is_an_err_status() {
+    let server = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let to = server.local_addr().unwrap();
+    let token = CancellationToken::new();
+    let replies = wireforms::reqres::Limits {
+        max_line_len: max_datagram_len(&to),
+    };
+    let task = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
+        server,
+        Default::default(),
+        RequestReplies::new(replies),
+        token.clone(),
+    ));
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // 64,009 bytes; its upper case would be a 96,006-byte reply.
+    let mut request = b"1:UPPER:".to_vec();
+    request.extend_from_slice("ɐ".repeat(32_000).as_bytes());
+    request.push(b'\n');
+    peer.send_to(&request, to).await.unwrap();
+    let mut reply = vec![0u8; 70_000];
+    let (n, _) = tokio::time::timeout(BOUND, peer.recv_from(&mut reply))
+        .await
+        .expect("a reply")
+        .unwrap();
+    assert_eq!(&reply[..n], b"1:ERR:reply too long\n");
+    token.cancel();
+    assert_eq!(task.await.unwrap().unwrap().answered, 1);
 }

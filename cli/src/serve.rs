@@ -13,7 +13,7 @@ use wireforms::magic::PacketBuf;
 use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
-use wireforms::transport::udp::serve_udp;
+use wireforms::transport::udp::{max_datagram_len, serve_udp};
 use wireforms::typed::{Typed, TypedMessageBuf};
 
 use crate::formats::{CliFormat, Format, LimitArgs};
@@ -143,7 +143,11 @@ async fn serve_datagrams(args: &ServeArgs, token: CancellationToken) -> Result<i
         }
         _ => {
             let limits = RequestLine::limits(l)?;
-            let h = reference::RequestReplies::new(limits);
+            // A reply must fit in the peer's line limit and in one datagram.
+            let replies = wireforms::reqres::Limits {
+                max_line_len: limits.max_line_len.min(max_datagram_len(&addr)),
+            };
+            let h = reference::RequestReplies::new(replies);
             serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
         }
     }

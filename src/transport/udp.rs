@@ -47,6 +47,21 @@ use crate::Error;
 /// size holds any datagram whole.
 pub const MAX_DATAGRAM_LEN: usize = 65_527;
 
+/// Largest UDP payload over IPv4: 65,535 bytes less the 20-byte IP and
+/// 8-byte UDP headers.
+pub const MAX_IPV4_DATAGRAM_LEN: usize = 65_507;
+
+/// The largest datagram a socket bound to `addr` can send: a reply longer
+/// than this cannot be sent at all, so a server bounds its replies by it
+/// (spec reqres §6 over datagrams).
+pub fn max_datagram_len(addr: &std::net::SocketAddr) -> usize {
+    if addr.is_ipv4() {
+        MAX_IPV4_DATAGRAM_LEN
+    } else {
+        MAX_DATAGRAM_LEN
+    }
+}
+
 /// The receive buffer of [`serve_udp`]: one byte more than any datagram,
 /// so that a datagram that fills it is known to be cut (only jumbograms,
 /// which UDP sockets do not deliver on common systems, could be).
