@@ -123,7 +123,8 @@ pub struct ServerStats {
     pub connections: u64,
     /// Connections refused because `max_connections` were being served.
     pub refused: u64,
-    /// Messages read and answered.
+    /// Messages read and handed to the handler: answered, or, once per
+    /// connection at most, found unanswerable.
     pub messages: u64,
     /// Connections closed because of a wire error (bad magic, over-limit...).
     pub wire_errors: u64,
