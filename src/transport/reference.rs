@@ -81,14 +81,36 @@ pub fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
 }
 
 /// The mux reference server: channel N's payload echoed on channel N after
-/// `Echo N: ` (spec mux §6).
-pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, ReplyFn<Mux, Mux>> {
-    Server::new(limits, options, mux_reply)
+/// `Echo N: ` (spec mux §6), in frames no longer than `limits` allows (the
+/// server assumes its peer accepts what it accepts itself).
+pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, MuxReplies> {
+    Server::new(limits, options, MuxReplies::new(limits))
 }
 
-/// The mux reference reply over owned frames (spec mux §6).
+/// The mux reference reply over owned frames, split at the format's 65,535
+/// bytes (spec mux §6); servers use [`MuxReplies`].
 pub fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
     mux::reference_reply(&request.as_frame())
+}
+
+/// The mux reference handler: [`mux::reference_reply_within`] the payload
+/// limit of the peer, taken to be the server's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MuxReplies {
+    limits: mux::Limits,
+}
+
+impl MuxReplies {
+    /// Replies in frames of at most `limits.max_payload_len` bytes.
+    pub fn new(limits: mux::Limits) -> Self {
+        MuxReplies { limits }
+    }
+}
+
+impl Handler<MuxFrameBuf, MuxFrameBuf> for MuxReplies {
+    fn replies(&self, request: MuxFrameBuf) -> Result<Vec<MuxFrameBuf>, Error> {
+        mux::reference_reply_within(&request.as_frame(), &self.limits)
+    }
 }
 
 /// The request/response reference server: `ECHO`, `UPPER`, `REVERSE`, and
