@@ -37,7 +37,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: channel (2) and payload length (2).
@@ -61,6 +61,7 @@ mod section {
     pub const INCOMPLETE: &str = "mux/5.1";
     pub const TOO_LARGE: &str = "mux/5.2";
     pub const SENDER_LENGTH: &str = "mux/4.1";
+    pub const SENDER_LIMIT: &str = "mux/4";
 }
 
 /// A logical channel id. Every value, 0 included, is valid on the wire.
@@ -80,6 +81,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::try_from(self.max_payload_len).unwrap_or(usize::MAX)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u16::try_from(max).unwrap_or(u16::MAX);
     }
 }
 
@@ -345,6 +358,8 @@ pub struct Mux;
 impl WireFormat for Mux {
     const NAME: &'static str = "mux";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;
     #[cfg(feature = "alloc")]

@@ -89,7 +89,7 @@ use nom::combinator::rest;
 use nom::sequence::terminated;
 use nom::Parser;
 
-use crate::wire::{check_room, Encode, Needed, Status, WireFormat};
+use crate::wire::{check_room, Encode, LengthLimit, Needed, Status, WireFormat};
 use crate::Error;
 
 #[cfg(feature = "alloc")]
@@ -122,6 +122,7 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
+    pub const SENDER_LIMIT: &str = "reqres/4";
 }
 
 /// What a receiver enforces.
@@ -137,6 +138,17 @@ impl Default for Limits {
         Limits {
             max_line_len: DEFAULT_MAX_LINE_LEN,
         }
+    }
+}
+
+/// The limit is the whole line, its `LF` and any `CR` included.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        self.max_line_len
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        self.max_line_len = max;
     }
 }
 
@@ -409,6 +421,9 @@ pub struct RequestLine;
 impl WireFormat for RequestLine {
     const NAME: &'static str = "request";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
     #[cfg(feature = "alloc")]
@@ -459,6 +474,9 @@ pub struct ResponseLine;
 impl WireFormat for ResponseLine {
     const NAME: &'static str = "response";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Response<'a>;
     #[cfg(feature = "alloc")]

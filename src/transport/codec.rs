@@ -75,6 +75,11 @@ impl<F: WireFormat> WireCodec<F> {
         self.answer_unterminated_last_line = on;
     }
 
+    /// Replaces the limits (naive).
+    pub fn set_limits(&mut self, limits: F::Limits) {
+        self.limits = limits;
+    }
+
     /// The limits this codec enforces.
     pub fn limits(&self) -> &F::Limits {
         &self.limits
@@ -89,7 +94,12 @@ impl<F: WireFormat> Default for WireCodec<F> {
 
 impl<F: WireFormat> Clone for WireCodec<F> {
     fn clone(&self) -> Self {
-        WireCodec::new(self.limits.clone())
+        WireCodec {
+            limits: self.limits.clone(),
+            scanned: self.scanned,
+            answer_unterminated_last_line: self.answer_unterminated_last_line,
+            _format: PhantomData,
+        }
     }
 }
 
@@ -158,6 +168,7 @@ impl<F: WireFormat> Encoder<F::Owned> for WireCodec<F> {
     type Error = Error;
 
     fn encode(&mut self, item: F::Owned, dst: &mut BytesMut) -> Result<(), Error> {
+        F::check_encoded_len(item.encoded_len(), &self.limits)?;
         item.encode(dst)
     }
 }

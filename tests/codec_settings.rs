@@ -1,0 +1,48 @@
+//! Codec settings: the encoder refuses what the codec's own limits refuse,
+//! and `Clone` keeps every setting.
+
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, Encoder};
+use wireforms::frame::{self, FrameBuf};
+use wireforms::transport::codec::{FrameCodec, RequestCodec};
+use wireforms::ErrorKind;
+
+#[test]
+fn encoder_refuses_a_frame_its_own_decoder_refuses() {
+    let mut codec = FrameCodec::new(frame::Limits { max_payload_len: 5 });
+    let mut dst = BytesMut::from(&b"prefix"[..]);
+    let err = codec
+        .encode(FrameBuf::new(&b"abcdef"[..]), &mut dst)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err:?}");
+    assert!(
+        matches!(err, wireforms::Error::TooLarge { len: 6, max: 5, .. }),
+        "{err:?}"
+    );
+    assert_eq!(&dst[..], b"prefix", "nothing written");
+}
+
+#[test]
+fn clone_keeps_answer_unterminated_last_line() {
+    let mut codec = RequestCodec::default();
+    codec.set_answer_unterminated_last_line(true);
+    let mut copy = codec.clone();
+    let mut buf = BytesMut::from(&b"1:ECHO:last"[..]);
+    let request = copy.decode_eof(&mut buf).unwrap().unwrap();
+    assert_eq!(&*request.args, "last");
+}
+
+/// tokio-util's `read_update_max_frame_len_in_flight`, on the codec alone:
+/// a header accepted under the old limit finishes under it.
+#[test]
+fn lowered_limit_lets_the_frame_in_flight_finish() {
+    let mut codec = FrameCodec::default();
+    let mut buf = BytesMut::from(&b"\x00\x00\x00\x09abcd"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    codec.set_limits(frame::Limits { max_payload_len: 5 });
+    buf.extend_from_slice(b"efghi\x00\x00\x00\x09abcdefghi");
+    let first = codec.decode(&mut buf).unwrap().unwrap();
+    assert_eq!(&first.payload[..], b"abcdefghi");
+    let err = codec.decode(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err:?}");
+}
