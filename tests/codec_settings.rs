@@ -46,3 +46,17 @@ fn lowered_limit_lets_the_frame_in_flight_finish() {
     let err = codec.decode(&mut buf).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooLarge, "{err:?}");
 }
+
+/// The setting is a setting: answering one unterminated last line does not
+/// switch it off for the next stream the codec (or a clone of it) reads.
+#[test]
+fn answering_an_unterminated_line_keeps_the_setting() {
+    let mut codec = RequestCodec::default();
+    codec.set_answer_unterminated_last_line(true);
+    let mut buf = BytesMut::from(&b"1:ECHO:a"[..]);
+    assert_eq!(&*codec.decode_eof(&mut buf).unwrap().unwrap().args, "a");
+    assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
+    let mut next = codec.clone();
+    let mut buf = BytesMut::from(&b"2:ECHO:b"[..]);
+    assert_eq!(&*next.decode_eof(&mut buf).unwrap().unwrap().args, "b");
+}
