@@ -95,7 +95,7 @@
 //! sink.send(Bytes::from_static(b"hello")).await?;
 //! // Over the limit: refused here, nothing sent.
 //! let err = sink.send(Bytes::from_static(b"hello!")).await.unwrap_err();
-//! assert_eq!(err.to_string(), "length 6 exceeds the maximum of 5 (frame/4)");
+//! assert_eq!(err.to_string(), "length 6 exceeds the maximum of 5 (spec frame/4)");
 //! drop(sink);
 //! let mut stream = FrameCodec::builder().max_len(5).new_read(b);
 //! assert_eq!(&stream.next().await.transpose()?.unwrap().payload[..], b"hello");
@@ -234,7 +234,7 @@ impl<F: WireFormat, E> WireCodec<F, E> {
     /// assert_eq!(&codec.decode(&mut buf)?.unwrap().payload[..], b"abcdefghi");
     /// // ... the next header meets the new one.
     /// assert_eq!(codec.decode(&mut buf).unwrap_err().to_string(),
-    ///            "length 9 exceeds the maximum of 5 (frame/5.2)");
+    ///            "length 9 exceeds the maximum of 5 (spec frame/5.2)");
     /// # Ok::<(), wireforms::Error>(())
     /// ```
     pub fn set_limits(&mut self, limits: F::Limits) {
