@@ -80,6 +80,8 @@ async fn flush_and_close_infer_their_item_on_every_codec() -> Result<(), wirefor
     let (a, _keep) = pipe();
     FramedWrite::new(a, MuxCodec::default()).flush().await?;
     let (a, _keep) = pipe();
-    FramedWrite::new(a, ResponseCodec::default()).flush().await?;
+    FramedWrite::new(a, ResponseCodec::default())
+        .flush()
+        .await?;
     Ok(())
 }

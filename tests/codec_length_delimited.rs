@@ -134,10 +134,7 @@ fn assert_next_pending<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &m
 }
 
 /// The original only asks for an error; we also check its kind.
-fn assert_next_err<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(
-    io: &mut S,
-    kind: ErrorKind,
-) {
+fn assert_next_err<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &mut S, kind: ErrorKind) {
     match poll_next(io) {
         Poll::Ready(Some(Err(e))) => assert_eq!(e.kind(), kind, "{e:?}"),
         other => panic!("expected an error, got {other:?}"),
@@ -522,7 +519,14 @@ fn write_max_frame_len() {
     assert!(matches!(poll_ready(&mut io), Poll::Ready(Ok(()))));
     let err = start_send(&mut io, bytes("abcdef")).unwrap_err();
     assert!(
-        matches!(err, Error::TooLarge { len: 6, max: 5, section: "frame/4" }),
+        matches!(
+            err,
+            Error::TooLarge {
+                len: 6,
+                max: 5,
+                section: "frame/4"
+            }
+        ),
         "{err:?}"
     );
     assert!(io.write_buffer().is_empty());
@@ -606,7 +610,12 @@ fn frame_does_not_fit() {
 fn smaller_frame_len_not_adjusted() {
     let codec = FrameCodec::builder().max_len(10).new_codec();
     assert_eq!(codec.max_len(), 10);
-    assert_eq!(codec.limits(), &frame::Limits { max_payload_len: 10 });
+    assert_eq!(
+        codec.limits(),
+        &frame::Limits {
+            max_payload_len: 10
+        }
+    );
 }
 
 /// `runtime_max_frame_len_respects_length_field`, on the mux frame, whose
@@ -650,7 +659,14 @@ fn runtime_max_frame_len_is_the_encoders_limit() {
     let mut dst = BytesMut::from(&b"prefix"[..]);
     let err = codec.encode(&payload[..], &mut dst).unwrap_err();
     assert!(
-        matches!(err, Error::TooLarge { len: 1_001, max: 1_000, .. }),
+        matches!(
+            err,
+            Error::TooLarge {
+                len: 1_001,
+                max: 1_000,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(&dst[..], b"prefix");

@@ -60,3 +60,65 @@ fn answering_an_unterminated_line_keeps_the_setting() {
     let mut buf = BytesMut::from(&b"2:ECHO:b"[..]);
     assert_eq!(&*next.decode_eof(&mut buf).unwrap().unwrap().args, "b");
 }
+
+/// A header only partly buffered was not accepted yet: a limit lowered
+/// meanwhile applies to it (as in tokio-util, whose decoder reads the
+/// length only once the whole header is there).
+#[test]
+fn lowered_limit_applies_to_a_header_still_arriving() {
+    let mut codec = FrameCodec::default();
+    let mut buf = BytesMut::from(&b"\x00\x00"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    codec.set_max_len(5);
+    buf.extend_from_slice(b"\x00\x09abcdefghi");
+    assert_eq!(
+        codec.decode(&mut buf).unwrap_err().kind(),
+        ErrorKind::TooLarge
+    );
+}
+
+/// For lines, a line already partly buffered is the message in flight: it
+/// finishes under the old limit, the next line meets the new one.
+#[test]
+fn lowered_line_limit_lets_the_line_in_flight_finish() {
+    let mut codec = RequestCodec::default();
+    let mut buf = BytesMut::from(&b"1:ECHO:abc"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    codec.set_max_len(8);
+    buf.extend_from_slice(b"def\n2:ECHO:x\n");
+    assert_eq!(&*codec.decode(&mut buf).unwrap().unwrap().args, "abcdef");
+    let err = codec.decode(&mut buf).unwrap_err();
+    assert!(
+        matches!(err, wireforms::Error::LineTooLong { max: 8, .. }),
+        "{err:?}"
+    );
+}
+
+/// The builder's settings reach the codec and its clones, and
+/// `encoding` keeps them.
+#[test]
+fn builder_settings_survive_clone_and_encoding() {
+    use wireforms::transport::codec::encodes::Borrowed;
+    let codec = RequestCodec::builder()
+        .max_len(100)
+        .answer_unterminated_last_line(true)
+        .new_codec();
+    let borrowed = codec.clone().encoding::<Borrowed>();
+    assert_eq!(borrowed.max_len(), 100);
+    assert!(borrowed.answers_unterminated_last_line());
+    let copy = borrowed.clone();
+    assert_eq!(copy.limits(), codec.limits());
+    assert!(copy.answers_unterminated_last_line());
+}
+
+/// A clone starts at a message boundary: the original's scan position in
+/// its own read buffer must not make the clone skip a line end.
+#[test]
+fn clone_starts_a_fresh_stream() {
+    let mut codec = RequestCodec::default();
+    let mut buf = BytesMut::from(&b"1:ECHO:abcdef"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    let mut copy = codec.clone();
+    let mut other = BytesMut::from(&b"2:A:b\n"[..]);
+    assert_eq!(&*copy.decode(&mut other).unwrap().unwrap().id, "2");
+}
