@@ -107,7 +107,7 @@ impl Default for Limits {
 /// The limit is the payload length; the header is not counted.
 impl LengthLimit for Limits {
     fn max_len(&self) -> usize {
-        usize::try_from(self.max_payload_len).unwrap_or(usize::MAX)
+        usize::from(self.max_payload_len)
     }
 
     fn set_max_len(&mut self, max: usize) {
