@@ -287,7 +287,7 @@ pub struct LengthFramed;
 impl WireFormat for LengthFramed {
     const NAME: &'static str = "frame";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
-    const HEADER_LEN: usize = HEADER_LEN;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Frame<'a>;

@@ -368,7 +368,7 @@ pub struct Magic;
 impl WireFormat for Magic {
     const NAME: &'static str = "magic";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
-    const HEADER_LEN: usize = HEADER_LEN;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Packet<'a>;

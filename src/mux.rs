@@ -358,7 +358,7 @@ pub struct Mux;
 impl WireFormat for Mux {
     const NAME: &'static str = "mux";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
-    const HEADER_LEN: usize = HEADER_LEN;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;

@@ -308,7 +308,7 @@ pub struct Typed;
 impl WireFormat for Typed {
     const NAME: &'static str = "typed";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
-    const HEADER_LEN: usize = HEADER_LEN;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = TypedMessage<'a>;

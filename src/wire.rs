@@ -264,7 +264,7 @@ pub trait WireFormat {
     /// this many bytes of a message are buffered, its length has been
     /// checked against the limits. 0 for the line formats, which have no
     /// header: their limit is checked on every byte.
-    const HEADER_LEN: usize;
+    const FIXED_HEADER_LEN: usize;
 
     /// The spec section that tells a sender to stay within the receiver's
     /// limit (section 4 of each format), cited by
@@ -290,8 +290,8 @@ pub trait WireFormat {
     /// units of [`LengthLimit::max_len`] (payload bytes, or line bytes).
     fn check_encoded_len(encoded_len: usize, limits: &Self::Limits) -> Result<(), Error> {
         // The header is not counted by a payload limit; a line limit counts
-        // everything (HEADER_LEN is 0 there).
-        let len = encoded_len.saturating_sub(Self::HEADER_LEN);
+        // everything (FIXED_HEADER_LEN is 0 there).
+        let len = encoded_len.saturating_sub(Self::FIXED_HEADER_LEN);
         let max = limits.max_len();
         if len > max {
             return Err(Error::TooLarge {

@@ -34,7 +34,7 @@ where
             match e {
                 Error::TooLarge { len: l, max, .. } => {
                     assert_eq!(max as usize, codec.max_len());
-                    assert_eq!(l as usize, len - F::HEADER_LEN);
+                    assert_eq!(l as usize, len - F::FIXED_HEADER_LEN);
                     assert!(l > max);
                 }
                 e => assert_eq!(e.kind(), ErrorKind::InvalidField, "{e:?}"),

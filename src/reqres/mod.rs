@@ -422,7 +422,7 @@ impl WireFormat for RequestLine {
     const NAME: &'static str = "request";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     // A line has no header: its limit is checked on every byte.
-    const HEADER_LEN: usize = 0;
+    const FIXED_HEADER_LEN: usize = 0;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
@@ -475,7 +475,7 @@ impl WireFormat for ResponseLine {
     const NAME: &'static str = "response";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     // A line has no header: its limit is checked on every byte.
-    const HEADER_LEN: usize = 0;
+    const FIXED_HEADER_LEN: usize = 0;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Response<'a>;

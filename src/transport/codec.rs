@@ -330,7 +330,7 @@ impl<F: WireFormat, E> Decoder for WireCodec<F, E> {
             Status::Incomplete(needed) => {
                 // The header (or, for a line, every byte so far) was checked
                 // against the limits: this message is accepted and in flight.
-                self.in_flight = !src.is_empty() && src.len() >= F::HEADER_LEN;
+                self.in_flight = !src.is_empty() && src.len() >= F::FIXED_HEADER_LEN;
                 match needed {
                     // Bounded: the header was checked against the limit already.
                     Needed::Size(missing) => src.reserve(missing.get()),
