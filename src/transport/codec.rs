@@ -216,8 +216,9 @@ impl<F: WireFormat, E> WireCodec<F, E> {
     ///
     /// As tokio-util's `set_max_frame_length`: a message whose header the
     /// decoder already accepted (for the line formats: a line already
-    /// partly buffered) finishes under the limits it was accepted with, even
-    /// when they were higher; the new limits apply from the next message.
+    /// partly buffered) finishes under the limits it was accepted with,
+    /// higher or lower; the new limits apply from the next message. A header
+    /// not yet whole meets the new limits.
     /// The encoder applies them from its next `encode`.
     ///
     /// ```
