@@ -37,7 +37,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: channel (2) and payload length (2).
@@ -63,6 +63,7 @@ mod section {
     pub const SENDER_LENGTH: &str = "mux/4.1";
     #[cfg(feature = "alloc")]
     pub const UNANSWERABLE: &str = "mux/6";
+    pub const SENDER_LIMIT: &str = "mux/4";
 }
 
 /// A logical channel id. Every value, 0 included, is valid on the wire.
@@ -82,6 +83,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::from(self.max_payload_len)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u16::try_from(max).unwrap_or(u16::MAX);
     }
 }
 
@@ -390,6 +403,8 @@ pub struct Mux;
 impl WireFormat for Mux {
     const NAME: &'static str = "mux";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;
     #[cfg(feature = "alloc")]

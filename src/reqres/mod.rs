@@ -91,7 +91,7 @@ use nom::combinator::rest;
 use nom::sequence::terminated;
 use nom::Parser;
 
-use crate::wire::{check_room, Encode, Needed, Status, WireFormat};
+use crate::wire::{check_room, Encode, LengthLimit, Needed, Status, WireFormat};
 use crate::Error;
 
 #[cfg(feature = "alloc")]
@@ -127,6 +127,7 @@ pub(crate) mod section {
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
     pub const UNANSWERABLE: &str = "reqres/6";
+    pub const SENDER_LIMIT: &str = "reqres/4";
 }
 
 /// What a receiver enforces.
@@ -142,6 +143,17 @@ impl Default for Limits {
         Limits {
             max_line_len: DEFAULT_MAX_LINE_LEN,
         }
+    }
+}
+
+/// The limit is the whole line, its `LF` and any `CR` included.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        self.max_line_len
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        self.max_line_len = max;
     }
 }
 
@@ -415,6 +427,9 @@ pub struct RequestLine;
 impl WireFormat for RequestLine {
     const NAME: &'static str = "request";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const FIXED_HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
     #[cfg(feature = "alloc")]
@@ -465,6 +480,9 @@ pub struct ResponseLine;
 impl WireFormat for ResponseLine {
     const NAME: &'static str = "response";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const FIXED_HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Response<'a>;
     #[cfg(feature = "alloc")]
