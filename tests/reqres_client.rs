@@ -45,7 +45,8 @@ async fn cancelled_calls_release_their_pending_entries() {
         let r = tokio::time::timeout(Duration::from_millis(10), client.call("ECHO", "x")).await;
         assert!(r.is_err(), "the silent peer never answers");
     }
-    let many = (0..1000).map(|_| tokio::time::timeout(Duration::from_millis(10), client.call("ECHO", "x")));
+    let many = (0..1000)
+        .map(|_| tokio::time::timeout(Duration::from_millis(10), client.call("ECHO", "x")));
     for r in futures::future::join_all(many).await {
         assert!(r.is_err(), "the silent peer never answers");
     }
@@ -85,7 +86,11 @@ async fn response_ids_compare_exactly_as_text() {
     assert_eq!(&*response.data, "exact");
     // The three near misses arrived before the answer, so they are counted.
     let stats = client.stats();
-    assert_eq!((stats.answered, stats.unknown_responses), (1, 3), "{stats:?}");
+    assert_eq!(
+        (stats.answered, stats.unknown_responses),
+        (1, 3),
+        "{stats:?}"
+    );
     drop(client);
     bounded("peer", answering).await.unwrap();
 }
@@ -113,16 +118,24 @@ async fn an_over_limit_request_is_refused_for_that_call_only() {
     .await;
     let refused = long.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::TooLarge, "{refused}");
-    assert!(refused.to_string().contains("64"), "names the limit: {refused}");
+    assert!(
+        refused.to_string().contains("64"),
+        "names the limit: {refused}"
+    );
     assert_eq!(&*a.unwrap().data, "before");
     assert_eq!(&*b.unwrap().data, "after");
     // A line just under the limit still goes out (IDs here are one digit).
-    let r = bounded("call", client.call("ECHO", &fits[1..])).await.unwrap();
+    let r = bounded("call", client.call("ECHO", &fits[1..]))
+        .await
+        .unwrap();
     assert_eq!(&*r.data, &fits[1..]);
     assert!(!client.is_closed());
     drop(client);
     let stats = server.shutdown().await.unwrap();
-    assert_eq!(stats.wire_errors, 0, "nothing over the limit reached the server");
+    assert_eq!(
+        stats.wire_errors, 0,
+        "nothing over the limit reached the server"
+    );
 }
 
 /// The default cap on pending calls.

@@ -59,7 +59,9 @@ async fn peer(io: DuplexStream, seed: u64, finish: oneshot::Receiver<()>) -> u64
         }
         // Stray lines after everything else, then the end of the stream.
         for id in ["x", "", "0"] {
-            ResponseBuf::new(id, "OK", "stray").encode(&mut out).unwrap();
+            ResponseBuf::new(id, "OK", "stray")
+                .encode(&mut out)
+                .unwrap();
             lines += 1;
         }
         write.write_all(&out).await.unwrap();
@@ -214,7 +216,10 @@ async fn schedule(seed: u64, cancel: bool) {
     let callers: Vec<_> = callers.collect();
     let mut outcomes = Outcomes::default();
     for c in callers {
-        let o = tokio::time::timeout(BOUND, c).await.expect("callers").unwrap();
+        let o = tokio::time::timeout(BOUND, c)
+            .await
+            .expect("callers")
+            .unwrap();
         outcomes.answered += o.answered;
         outcomes.timed_out += o.timed_out;
         outcomes.closed += o.closed;
@@ -232,9 +237,18 @@ async fn schedule(seed: u64, cancel: bool) {
     tokio::task::yield_now().await;
     finish_tx.send(()).unwrap();
     for t in last {
-        tally(&mut outcomes, tokio::time::timeout(BOUND, t).await.expect("last calls").unwrap());
+        tally(
+            &mut outcomes,
+            tokio::time::timeout(BOUND, t)
+                .await
+                .expect("last calls")
+                .unwrap(),
+        );
     }
-    let lines_written = tokio::time::timeout(BOUND, peer).await.expect("peer").unwrap();
+    let lines_written = tokio::time::timeout(BOUND, peer)
+        .await
+        .expect("peer")
+        .unwrap();
     tokio::time::timeout(BOUND, async {
         while !client.is_closed() {
             tokio::time::sleep(Duration::from_millis(1)).await;
