@@ -138,8 +138,7 @@ async fn an_over_limit_request_is_refused_for_that_call_only() {
     );
 }
 
-/// The default cap on pending calls.
-const DEFAULT_MAX_PENDING: usize = 4096;
+use wireforms::transport::reqres_client::DEFAULT_MAX_PENDING;
 
 // Fault 10: the client had no cap on pending calls.
 #[tokio::test(start_paused = true)]
@@ -165,4 +164,85 @@ async fn pending_calls_are_capped() {
     assert_eq!(client.stats().pending, 0);
     drop(client);
     bounded("peer sees the end", peer).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pending_cap_is_configurable_and_frees_as_calls_end() {
+    let (client, peer) = client_over_pipe(ClientConfig::default().max_pending(2));
+    let peer = silent_peer(peer);
+    let (a, b, c) = futures::future::join3(
+        client.call("ECHO", "a"),
+        client.call("ECHO", "b"),
+        client.call("ECHO", "c"),
+    )
+    .await;
+    assert_eq!(a.unwrap_err().kind(), ErrorKind::Timeout);
+    assert_eq!(b.unwrap_err().kind(), ErrorKind::Timeout);
+    let refused = c.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::LimitReached);
+    assert_eq!(refused.to_string(), "too many pending calls (at most 2)");
+    // Both timed out, so there is room again.
+    let again = client.call("ECHO", "d").await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Timeout);
+    let stats = client.stats();
+    assert_eq!((stats.calls, stats.timed_out, stats.pending), (3, 3, 0));
+    drop(client);
+    bounded("peer sees the end", peer).await.unwrap();
+}
+
+// Drop semantics: requests queued by calls that were then cancelled are
+// still written, then the write side is shut down.
+#[tokio::test(start_paused = true)]
+async fn dropping_every_handle_writes_what_is_queued_then_closes() {
+    // A pipe far smaller than what is queued: the writer has to wait.
+    let (io, mut peer) = tokio::io::duplex(64);
+    let client = Client::new(io, ClientConfig::default());
+    for i in 0..100 {
+        let args = format!("queued {i}");
+        let call = client.call("ECHO", &args);
+        assert!(tokio::time::timeout(Duration::from_millis(1), call)
+            .await
+            .is_err());
+    }
+    let stats = client.stats();
+    assert_eq!((stats.calls, stats.cancelled, stats.pending), (100, 100, 0));
+    let other = client.clone();
+    drop(client);
+    drop(other);
+    let mut read = Vec::new();
+    bounded("the client closes its side", peer.read_to_end(&mut read))
+        .await
+        .unwrap();
+    let lines: Vec<&[u8]> = read.split(|b| *b == b'\n').collect();
+    assert_eq!(lines.len(), 101, "100 lines and nothing after the last");
+    assert_eq!(lines[99], b"100:ECHO:queued 99");
+    // And nothing of the client is left running.
+    let metrics = tokio::runtime::Handle::current().metrics();
+    bounded("client tasks end", async {
+        while metrics.num_alive_tasks() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+}
+
+#[test]
+fn a_runtime_that_shuts_down_fails_the_pending_calls() {
+    let (io, peer) = tokio::io::duplex(1024);
+    let connection_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = connection_runtime.block_on(async { Client::new(io, ClientConfig::default()) });
+    // The client's tasks go with their runtime.
+    drop(connection_runtime);
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = caller.block_on(client.call("ECHO", "x")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Closed);
+    assert_eq!(e.to_string(), "connection task stopped");
+    assert!(client.is_closed());
+    drop(peer);
 }

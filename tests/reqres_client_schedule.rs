@@ -249,21 +249,47 @@ async fn schedule(seed: u64, cancel: bool) {
         .await
         .expect("peer")
         .unwrap();
+    // The table closes at the peer's end or at a failed write (the peer
+    // stops reading); the reader goes on counting to the end of the stream.
     tokio::time::timeout(BOUND, async {
-        while !client.is_closed() {
+        loop {
+            let stats = client.stats();
+            if client.is_closed() && stats.answered + stats.unknown_responses >= lines_written {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     })
     .await
-    .expect("the client sees the peer's end");
+    .expect("the client reads every response line the peer wrote");
 
     let calls = calls.load(Ordering::Relaxed);
     assert_eq!(outcomes.total(), calls, "every call resolves: {outcomes:?}");
     let stats = client.stats();
     let report = format!("seed {seed}: {stats:?}, callers saw {outcomes:?}");
+    // The table's view: each call it took ended exactly once.
     assert_eq!(stats.pending, 0, "{report}");
-    assert_eq!(stats.answered, outcomes.answered, "{report}");
-    assert_eq!(stats.timed_out, outcomes.timed_out, "{report}");
+    assert_eq!(
+        stats.answered + stats.timed_out + stats.failed + stats.cancelled,
+        stats.calls,
+        "{report}"
+    );
+    // Calls refused because the connection had ended were never taken.
+    let refused = calls - stats.calls;
+    assert!(refused <= LAST_CALLS, "{report}");
+    // The callers' view agrees, except that a caller may give up after its
+    // call ended and before it saw how.
+    if cancel {
+        assert!(stats.cancelled <= outcomes.cancelled, "{report}");
+        assert!(outcomes.answered <= stats.answered, "{report}");
+        assert!(outcomes.timed_out <= stats.timed_out, "{report}");
+        assert!(outcomes.closed <= stats.failed + refused, "{report}");
+    } else {
+        assert_eq!(stats.cancelled, 0, "{report}");
+        assert_eq!(stats.answered, outcomes.answered, "{report}");
+        assert_eq!(stats.timed_out, outcomes.timed_out, "{report}");
+        assert_eq!(stats.failed + refused, outcomes.closed, "{report}");
+    }
     assert_eq!(
         stats.answered + stats.unknown_responses,
         lines_written,

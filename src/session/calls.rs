@@ -119,6 +119,8 @@ pub enum CloseReason {
     WriteFailed,
     /// Every client handle was dropped.
     ClientDropped,
+    /// The task that ran the connection stopped (its runtime shut down).
+    TaskStopped,
 }
 
 impl CloseReason {
@@ -130,6 +132,7 @@ impl CloseReason {
             CloseReason::BadResponse => "connection closed after an invalid response",
             CloseReason::WriteFailed => "connection failed while writing",
             CloseReason::ClientDropped => "client dropped",
+            CloseReason::TaskStopped => "connection task stopped",
         }
     }
 
