@@ -334,6 +334,7 @@ fn scripted_reqres_client() {
         call_timeout_ms: 1000,
         write_queue: 1,
         small_limit: None,
+        max_pending: None,
         steps: vec![
             call("ECHO", "hello"),
             call("UPPER", "a:b"),
@@ -410,6 +411,7 @@ fn regression_answer_to_a_request_not_yet_written() {
         call_timeout_ms: 1000,
         write_queue: 1,
         small_limit: None,
+        max_pending: None,
         steps: vec![
             call("A"),
             call("B"),
