@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use serde_json::Value;
-use wireforms_fuzzing::{self as fuzzing, ClientScript, ClientStep, MuxScript, MuxStep};
+use wireforms_fuzzing::{
+    self as fuzzing, CallOp, CallsScript, ClientScript, ClientStep, MuxScript, MuxStep,
+};
 
 fn root() -> &'static Path {
     // The repository root: this crate sits in `fuzzing/`.
@@ -427,4 +429,86 @@ fn regression_answer_to_a_request_not_yet_written() {
     };
     let report = fuzzing::reqres_client::reqres_client(&script);
     assert_eq!(report.answered, 1, "{report:?}");
+}
+
+#[test]
+fn scripted_reqres_client_aborts_and_the_pending_cap() {
+    count_panics();
+    let call = |a: &str| ClientStep::Call {
+        command: "ECHO".into(),
+        args: a.into(),
+    };
+    let script = ClientScript {
+        pipe: 1024,
+        call_timeout_ms: 1000,
+        write_queue: 4,
+        small_limit: None,
+        // A cap of two pending calls.
+        max_pending: Some(2),
+        steps: vec![
+            call("a"),
+            call("b"),
+            call("refused"),
+            ClientStep::Abort(0),
+            ClientStep::PeerRead(1024),
+            // Call 1 was cancelled: its answer is unknown.
+            ClientStep::Answer {
+                request: 0,
+                data: "a".into(),
+            },
+            ClientStep::Answer {
+                request: 1,
+                data: "b".into(),
+            },
+            ClientStep::AnswerId {
+                id: 7,
+                status: "OK".into(),
+                data: "nobody's".into(),
+            },
+        ],
+    };
+    let report = fuzzing::reqres_client::reqres_client(&script);
+    let expected = fuzzing::reqres_client::ClientReport {
+        answered: 1,
+        limit_reached: 1,
+        aborted: 1,
+        unknown_responses: 2,
+        ..Default::default()
+    };
+    assert_eq!(report, expected);
+    assert_eq!(panics(), 0);
+}
+
+#[test]
+fn scripted_calls_core() {
+    use fuzzing::calls_core::{ResponseId, Target};
+    let script = CallsScript {
+        max_pending: 3,
+        ops: vec![
+            CallOp::Register(10),
+            CallOp::Register(20),
+            CallOp::Register(5),
+            CallOp::Register(5), // over the cap
+            CallOp::Respond(ResponseId::Zeros(Target::Issued(0), 1)),
+            CallOp::Respond(ResponseId::Plus(Target::Issued(0))),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(0))),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(0))), // repeated
+            CallOp::Pass(100),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(2))), // due, not told
+            CallOp::Advance(0),                                    // call 2 times out
+            CallOp::Cancel(Target::Issued(1)),                     // already ended
+            CallOp::Register(1),
+            CallOp::Close(0),
+            CallOp::Register(1), // closed
+            CallOp::Fail(Target::Raw(4)),
+        ],
+    };
+    let report = fuzzing::calls_core::calls_core(&script);
+    let expected = fuzzing::calls_core::CallsReport {
+        calls: 4,
+        answered: 2,
+        timed_out: 1,
+        refused: 2,
+    };
+    assert_eq!(report, expected);
 }
