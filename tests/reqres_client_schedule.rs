@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 use wireforms::reqres::ResponseBuf;
 use wireforms::transport::codec::RequestCodec;
-use wireforms::transport::reqres_client::{Client, ClientConfig};
+use wireforms::transport::reqres_client::{Client, ClientConfig, ClientStats};
 use wireforms::{Encode, ErrorKind};
 
 /// Every wait of the test is bounded by this.
@@ -183,7 +183,8 @@ fn tally(outcomes: &mut Outcomes, o: Outcome) {
     }
 }
 
-async fn schedule(seed: u64, cancel: bool) {
+/// One schedule; returns the client's counters at the end.
+async fn schedule(seed: u64, cancel: bool) -> ClientStats {
     let (io, peer_io) = tokio::io::duplex(64 * 1024);
     let (finish_tx, finish) = oneshot::channel();
     let peer = tokio::spawn(peer(peer_io, seed, finish));
@@ -297,6 +298,7 @@ async fn schedule(seed: u64, cancel: bool) {
     );
 
     // Nothing is left running once the last handle is gone.
+    let stats = client.stats();
     drop(client);
     let metrics = tokio::runtime::Handle::current().metrics();
     tokio::time::timeout(BOUND, async {
@@ -306,6 +308,29 @@ async fn schedule(seed: u64, cancel: bool) {
     })
     .await
     .expect("client tasks end after the last handle is dropped");
+    stats
+}
+
+/// The counters summed over schedules, for the record (spec security §9).
+#[derive(Debug, Default)]
+struct Totals {
+    calls: u64,
+    answered: u64,
+    timed_out: u64,
+    failed: u64,
+    cancelled: u64,
+    unknown_responses: u64,
+}
+
+impl Totals {
+    fn add(&mut self, s: ClientStats) {
+        self.calls += s.calls;
+        self.answered += s.answered;
+        self.timed_out += s.timed_out;
+        self.failed += s.failed;
+        self.cancelled += s.cancelled;
+        self.unknown_responses += s.unknown_responses;
+    }
 }
 
 fn multi_thread() -> tokio::runtime::Runtime {
@@ -319,15 +344,19 @@ fn multi_thread() -> tokio::runtime::Runtime {
 #[test]
 fn answers_race_their_timeouts_and_every_call_resolves_once() {
     let rt = multi_thread();
+    let mut total = Totals::default();
     for seed in 0..40 {
-        rt.block_on(schedule(seed, false));
+        total.add(rt.block_on(schedule(seed, false)));
     }
+    eprintln!("40 schedules without cancellation: {total:?}");
 }
 
 #[test]
 fn cancelled_calls_are_accounted_under_the_same_schedule() {
     let rt = multi_thread();
+    let mut total = Totals::default();
     for seed in 100..140 {
-        rt.block_on(schedule(seed, true));
+        total.add(rt.block_on(schedule(seed, true)));
     }
+    eprintln!("40 schedules with cancellation: {total:?}");
 }
