@@ -2,7 +2,7 @@
 //! matched to their responses by ID (spec reqres §10).
 //!
 //! [`Client`] is a cheap-to-clone handle and a thin shell over the sans-IO
-//! call table [`CallTable`](crate::session::calls::CallTable), which decides
+//! call table [`CallTable`], which decides
 //! every rule: IDs, exact matching, deadlines, the pending cap, the end of
 //! the connection, and the accounting. The shell only moves bytes and wakes
 //! callers. Per connection it runs two tasks:
