@@ -124,11 +124,15 @@ async fn an_over_limit_request_is_refused_for_that_call_only() {
     );
     assert_eq!(&*a.unwrap().data, "before");
     assert_eq!(&*b.unwrap().data, "after");
-    // A line just under the limit still goes out (IDs here are one digit).
-    let r = bounded("call", client.call("ECHO", &fits[1..]))
-        .await
-        .unwrap();
-    assert_eq!(&*r.data, &fits[1..]);
+    // Calls 1 and 2 went out; call 3's line is exactly the limit, and the
+    // next one byte over it.
+    let r = bounded("call", client.call("ECHO", &fits)).await.unwrap();
+    assert_eq!((&*r.id, &*r.data), ("3", &*fits));
+    let over = client.call("ECHO", &format!("{fits}x")).await.unwrap_err();
+    assert_eq!(
+        over.to_string(),
+        "length 65 exceeds the maximum of 64 (spec reqres/4)"
+    );
     assert!(!client.is_closed());
     drop(client);
     let stats = server.shutdown().await.unwrap();
