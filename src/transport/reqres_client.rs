@@ -379,11 +379,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let mut handles_gone = std::pin::pin!(handles_gone);
     let timer = tokio::time::sleep(Duration::ZERO);
     let mut timer = std::pin::pin!(timer);
+    // The deadline the timer is set to (re-armed only when it moves).
+    let mut armed = None;
     let reason = loop {
         let deadline = shared.lock().poll_timeout();
-        if let Some(deadline) = deadline {
-            timer.as_mut().reset(Instant::from_std(deadline));
+        if let Some(next) = deadline.filter(|next| armed != Some(*next)) {
+            timer.as_mut().reset(Instant::from_std(next));
         }
+        armed = deadline;
         tokio::select! {
             response = responses.next() => match response {
                 None => break CloseReason::PeerClosed,
@@ -405,6 +408,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             },
             () = &mut timer, if deadline.is_some() => {
+                armed = None;
                 let expired = shared.lock().handle_timeout(Instant::now().into_std());
                 for reply in expired {
                     let _ = reply.send(Err(Error::Timeout { what: "call" }));
