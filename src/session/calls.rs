@@ -63,7 +63,8 @@ use crate::Error;
 
 /// Default bound on pending calls ([`CallTable::new`]): enough for any
 /// pipeline that a server keeps busy, small enough that a server that never
-/// answers holds a client to a few hundred KiB of call state.
+/// answers holds a client to a few MiB (about 1 KiB per pending call with
+/// its caller's future, spec security §9).
 pub const DEFAULT_MAX_PENDING: usize = 4096;
 
 /// The ID of a call: sent as its decimal text.
@@ -261,7 +262,19 @@ impl<W> CallTable<W> {
     fn remove(&mut self, id: CallId) -> Option<W> {
         let call = self.pending.remove(&id)?;
         self.deadlines.remove(&(call.deadline, id));
+        self.shrink();
         Some(call.waiter)
+    }
+
+    /// Gives memory back once most of it is unused, so a burst of calls
+    /// does not hold the table at its peak for the life of the connection.
+    /// Shrinking to half when a quarter is used keeps it amortised O(1).
+    fn shrink(&mut self) {
+        const KEEP: usize = 64;
+        let (len, capacity) = (self.pending.len(), self.pending.capacity());
+        if capacity > KEEP && len < capacity / 4 {
+            self.pending.shrink_to((2 * len).max(KEEP));
+        }
     }
 
     /// A response with ID `id` arrived: returns the waiter of the call it
@@ -322,6 +335,7 @@ impl<W> CallTable<W> {
         self.closed.get_or_insert(reason);
         self.deadlines.clear();
         let failed: Vec<W> = self.pending.drain().map(|(_, call)| call.waiter).collect();
+        self.shrink();
         self.stats.failed += failed.len() as u64;
         failed
     }
