@@ -16,6 +16,10 @@
 //!   `too_large` names a line over it;
 //! - once the last handle is dropped, with the peer still there (reading,
 //!   never closing), the client closes its side and every task ends.
+//!
+//! [`reqres_client`] runs on a current-thread runtime with paused time (the
+//! fuzz target); [`reqres_client_threaded`] runs the same script and checks
+//! on a multi-thread runtime in real time (the corpus replay).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -139,19 +143,51 @@ pub struct ClientReport {
 }
 
 /// Fuzz target body: a scripted peer (the server side) against a
-/// [`Client`]; see the [module docs](self).
+/// [`Client`]; see the [module docs](self). Current-thread runtime, paused
+/// time: deterministic.
 pub fn reqres_client(script: &ClientScript) -> ClientReport {
-    runtime().block_on(run_client(script))
+    runtime().block_on(run_client(script, Clock::Paused))
 }
 
-async fn run_client(script: &ClientScript) -> ClientReport {
+/// Real time the threaded variant may take before it counts as a hang.
+const THREADED_BOUND: Duration = Duration::from_secs(60);
+
+/// The same script and checks on a multi-thread runtime (two workers) in
+/// real time, with timeouts and sleeps cut to milliseconds, so the client's
+/// reader, writer and callers really run in parallel. Not deterministic:
+/// for replays (`fuzzing/tests/corpus.rs`), too slow for a fuzz target.
+pub fn reqres_client_threaded(script: &ClientScript) -> ClientReport {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime builds");
+    runtime.block_on(async {
+        timeout(THREADED_BOUND, run_client(script, Clock::Real))
+            .await
+            .expect("client (threaded): the run did not end")
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// Virtual time: waits end at once.
+    Paused,
+    /// Real time: timeouts and sleeps cut short.
+    Real,
+}
+
+async fn run_client(script: &ClientScript, clock: Clock) -> ClientReport {
     let limits = match script.small_limit {
         Some(max) => reqres::Limits {
             max_line_len: usize::from(max),
         },
         None => reqres::Limits::default(),
     };
-    let call_timeout = Duration::from_millis(u64::from(script.call_timeout_ms.max(1)));
+    let call_timeout = Duration::from_millis(match clock {
+        Clock::Paused => u64::from(script.call_timeout_ms.max(1)),
+        Clock::Real => 1 + u64::from(script.call_timeout_ms % 50),
+    });
     let max_pending = script.max_pending.map(|n| usize::from(n % 8));
     // The config is non-exhaustive: start from the default, set its fields.
     let mut config = ClientConfig::default()
@@ -200,7 +236,11 @@ async fn run_client(script: &ClientScript) -> ClientReport {
             ClientStep::PeerBytes(bytes) => peer.write(bytes).await,
             ClientStep::PeerShutdown => peer.shutdown().await,
             ClientStep::Sleep(ms) => {
-                tokio::time::sleep(Duration::from_millis(u64::from(*ms))).await
+                let ms = match clock {
+                    Clock::Paused => *ms,
+                    Clock::Real => *ms % 10,
+                };
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await
             }
             ClientStep::DropClient => app = None,
             ClientStep::Abort(n) => {
@@ -230,9 +270,32 @@ async fn run_client(script: &ClientScript) -> ClientReport {
             Err(e) => panic!("client: a call task panicked: {e}"),
         }
     }
-    // Let the reader take whatever the pipe still holds.
-    tokio::time::sleep(STEP).await;
+    // What the client's reader will have seen, up to its first error.
+    let mut responses = Vec::new();
+    let mut at = 0;
+    while let Ok(Status::Complete(r, len)) = reqres::ResponseLine::parse(&peer.sent[at..], &limits)
+    {
+        responses.push(<reqres::ResponseLine as WireFormat>::to_owned(&r));
+        at += len;
+    }
+    // Let the reader take whatever the pipe still holds: each of those lines
+    // answers a call or is counted unknown.
+    let lines = responses.len() as u64;
+    let read_all = timeout(TEARDOWN, async {
+        loop {
+            let s = observer.stats();
+            if s.answered + s.unknown_responses >= lines {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
     let stats = observer.stats();
+    assert!(
+        read_all.is_ok() && stats.answered + stats.unknown_responses == lines,
+        "client: {lines} response lines, but neither answered nor counted unknown: {stats:?}"
+    );
     let answered = results.iter().filter(|(_, _, r)| r.is_ok()).count() as u64;
     let kind_count = |kind: ErrorKind| {
         results
@@ -286,7 +349,6 @@ async fn run_client(script: &ClientScript) -> ClientReport {
         peer.received.len(),
         "client: ended inside a request line"
     );
-    let sent = core::mem::take(&mut peer.sent);
     drop(peer);
 
     let mut ids = HashSet::new();
@@ -303,18 +365,6 @@ async fn run_client(script: &ClientScript) -> ClientReport {
             limits.max_line_len
         );
     }
-    // What the client's reader saw, up to its first error.
-    let mut responses = Vec::new();
-    let mut at = 0;
-    while let Ok(Status::Complete(r, len)) = reqres::ResponseLine::parse(&sent[at..], &limits) {
-        responses.push(<reqres::ResponseLine as WireFormat>::to_owned(&r));
-        at += len;
-    }
-    assert_eq!(
-        stats.answered + stats.unknown_responses,
-        responses.len() as u64,
-        "client: a response line neither answered a call nor counted unknown: {stats:?}"
-    );
     let mut report = ClientReport {
         aborted: aborted as usize,
         unknown_responses: stats.unknown_responses,

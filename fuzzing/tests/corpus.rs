@@ -512,3 +512,61 @@ fn scripted_calls_core() {
     };
     assert_eq!(report, expected);
 }
+
+/// A step for [`threaded_reqres_client`], every kind drawn.
+fn random_client_step(rng: &mut Rng) -> ClientStep {
+    match rng.next() % 12 {
+        0..=3 => ClientStep::Call {
+            command: ["ECHO", "UPPER", "BAD:CMD"][(rng.next() % 3) as usize].into(),
+            args: format!("a{}", rng.next() % 1000),
+        },
+        4 | 5 => ClientStep::PeerRead(rng.next() as u16),
+        6 => ClientStep::Answer {
+            request: rng.next() as u8,
+            data: "answer".into(),
+        },
+        7 => ClientStep::AnswerId {
+            id: (rng.next() % 12) as u8,
+            status: "OK".into(),
+            data: "guessed".into(),
+        },
+        8 => ClientStep::Sleep((rng.next() % 10) as u16),
+        9 => ClientStep::Abort(rng.next() as u8),
+        10 => match rng.next() % 8 {
+            0 => ClientStep::PeerShutdown,
+            1 => ClientStep::PeerBytes(b"no separators\n".to_vec()),
+            2 => ClientStep::DropClient,
+            _ => ClientStep::PeerRead(1 << 12),
+        },
+        _ => ClientStep::PeerBytes(format!("{}:OK:raw\n", rng.next() % 12).into_bytes()),
+    }
+}
+
+/// The client's checks on a multi-thread runtime in real time (reader,
+/// writer and callers in parallel), over pseudo-random scripts.
+#[test]
+fn threaded_reqres_client() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut total = fuzzing::reqres_client::ClientReport::default();
+    for _ in 0..16 {
+        let steps = (0..8 + rng.next() % 40)
+            .map(|_| random_client_step(&mut rng))
+            .collect();
+        let script = ClientScript {
+            pipe: 16 + (rng.next() % 512) as u16,
+            call_timeout_ms: rng.next() as u16,
+            write_queue: rng.next() as u8,
+            small_limit: (rng.next() % 4 == 0).then(|| 8 + (rng.next() % 32) as u8),
+            max_pending: (rng.next() % 3 == 0).then(|| rng.next() as u8),
+            steps,
+        };
+        let r = fuzzing::reqres_client::reqres_client_threaded(&script);
+        total.answered += r.answered;
+        total.timed_out += r.timed_out;
+        total.closed += r.closed;
+        total.aborted += r.aborted;
+        total.unknown_responses += r.unknown_responses;
+    }
+    eprintln!("{total:?}");
+    assert!(total.answered > 0 && total.timed_out > 0, "{total:?}");
+}
