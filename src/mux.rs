@@ -61,6 +61,8 @@ mod section {
     pub const INCOMPLETE: &str = "mux/5.1";
     pub const TOO_LARGE: &str = "mux/5.2";
     pub const SENDER_LENGTH: &str = "mux/4.1";
+    #[cfg(feature = "alloc")]
+    pub const UNANSWERABLE: &str = "mux/6";
 }
 
 /// A logical channel id. Every value, 0 included, is valid on the wire.
@@ -214,7 +216,7 @@ impl Encode for MuxFrame<'_> {
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::{reference_reply, split, MuxFrameBuf};
+pub use owned::{reference_reply, reference_reply_within, split, split_within, MuxFrameBuf};
 
 #[cfg(feature = "alloc")]
 mod owned {
@@ -283,14 +285,30 @@ mod owned {
     /// [`MAX_PAYLOAD_LEN`] bytes each, in order (spec §4.1). An empty payload
     /// gives one empty frame. The chunks share `payload`'s memory.
     pub fn split(channel: ChannelId, payload: Bytes) -> impl Iterator<Item = MuxFrameBuf> {
+        split_within(channel, payload, &Limits::default())
+    }
+
+    /// [`split`] for a receiver that enforces `limits`: frames of at most
+    /// `limits.max_payload_len` bytes, so a peer with a lower limit than the
+    /// format's accepts every one (spec §3). A limit of 0 is taken as 1
+    /// (no non-empty payload fits in no bytes); callers that must honour a
+    /// zero limit refuse non-empty payloads first.
+    pub fn split_within(
+        channel: ChannelId,
+        payload: Bytes,
+        limits: &Limits,
+    ) -> impl Iterator<Item = MuxFrameBuf> {
         Split {
             channel,
+            max: usize::from(limits.max_payload_len.max(1)),
             rest: Some(payload),
         }
     }
 
     struct Split {
         channel: ChannelId,
+        /// Largest chunk, at least 1.
+        max: usize,
         // `None` once the last chunk (possibly empty) has been handed out.
         rest: Option<Bytes>,
     }
@@ -300,8 +318,8 @@ mod owned {
 
         fn next(&mut self) -> Option<MuxFrameBuf> {
             let mut rest = self.rest.take()?;
-            let chunk = if rest.len() > MAX_PAYLOAD_LEN {
-                let chunk = rest.split_to(MAX_PAYLOAD_LEN);
+            let chunk = if rest.len() > self.max {
+                let chunk = rest.split_to(self.max);
                 self.rest = Some(rest);
                 chunk
             } else {
@@ -313,7 +331,7 @@ mod owned {
         fn size_hint(&self) -> (usize, Option<usize>) {
             let n = match &self.rest {
                 None => 0,
-                Some(rest) => rest.len().div_ceil(MAX_PAYLOAD_LEN).max(1),
+                Some(rest) => rest.len().div_ceil(self.max).max(1),
             };
             (n, Some(n))
         }
@@ -328,13 +346,40 @@ mod owned {
     /// more (spec §9). The guide's server only answers channels 1 and 2;
     /// this one answers every channel (spec §9).
     pub fn reference_reply(request: &MuxFrame<'_>) -> Vec<MuxFrameBuf> {
+        split(request.channel, echo(request)).collect()
+    }
+
+    /// [`reference_reply`] for a peer that enforces `limits`, taken by the
+    /// reference server to be its own: the reply is cut into frames of at
+    /// most `limits.max_payload_len` bytes (spec §6), so a peer configured
+    /// like the server reads every one.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] (section `mux/6`) when `limits.max_payload_len`
+    /// is 0: no reply fits, and a server closes the connection.
+    pub fn reference_reply_within(
+        request: &MuxFrame<'_>,
+        limits: &Limits,
+    ) -> Result<Vec<MuxFrameBuf>, Error> {
+        let payload = echo(request);
+        if limits.max_payload_len == 0 {
+            return Err(Error::TooLarge {
+                len: payload.len() as u64,
+                max: 0,
+                section: section::UNANSWERABLE,
+            });
+        }
+        Ok(split_within(request.channel, payload, limits).collect())
+    }
+
+    fn echo(request: &MuxFrame<'_>) -> Bytes {
         // "Echo 65535: " is the longest prefix: 12 bytes.
         let prefix = alloc::format!("Echo {}: ", request.channel.0);
         let mut payload =
             BytesMut::with_capacity(prefix.len().saturating_add(request.payload.len()));
         payload.put_slice(prefix.as_bytes());
         payload.put_slice(request.payload);
-        split(request.channel, payload.freeze()).collect()
+        payload.freeze()
     }
 }
 

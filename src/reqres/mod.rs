@@ -80,7 +80,9 @@
 //!
 //! With the `alloc` feature, [`RequestBuf`] and [`ResponseBuf`] own their
 //! fields as [`Text`], which shares the codec's read buffer instead of
-//! copying it, and [`reference_reply`] answers like the guide's server.
+//! copying it, [`reference_reply`] answers like the guide's server, and
+//! [`reference_reply_within`] keeps that answer within the peer's line
+//! limit, as a server must (spec §4, §6).
 //!
 //! [`Needed::Unknown`]: crate::Needed::Unknown
 
@@ -101,8 +103,10 @@ mod text;
 #[cfg(feature = "alloc")]
 pub use owned::{RequestBuf, ResponseBuf};
 #[cfg(feature = "alloc")]
-pub use reply::reference_reply;
-pub use reply::{simple_uppercase, STATUS_OK, UNKNOWN_COMMAND};
+pub use reply::{reference_reply, reference_reply_within};
+pub use reply::{
+    simple_uppercase, REPLY_ENDS_WITH_CR, REPLY_TOO_LONG, STATUS_ERR, STATUS_OK, UNKNOWN_COMMAND,
+};
 #[cfg(feature = "alloc")]
 pub use text::Text;
 
@@ -122,6 +126,7 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
+    pub const UNANSWERABLE: &str = "reqres/6";
 }
 
 /// What a receiver enforces.
@@ -362,7 +367,8 @@ impl Encode for Request<'_> {
 pub struct Response<'a> {
     /// The ID of the request this answers.
     pub id: &'a str,
-    /// Status (always `OK` from the reference server).
+    /// Status (`OK` from the reference server, or `ERR` when the line
+    /// cannot carry the result, spec §6).
     pub status: &'a str,
     /// Result data: the rest of the line, `:` included.
     pub data: &'a str,
