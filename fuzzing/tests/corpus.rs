@@ -399,8 +399,9 @@ fn scripted_reqres_client() {
 /// whose request is still queued behind a full pipe. The client's reader
 /// matches it to the pending call and counts it answered, but the call,
 /// still waiting for the writer, then fails with `timeout`: the caller
-/// never gets the answer that was counted (`src/transport/reqres_client.rs`,
-/// `Client::call`, the `Err(_)` arm of the `timeout`).
+/// never gets the answer that was counted (then `Client::call`'s `Err(_)`
+/// arm of its `timeout`; now the call table, `src/session/calls.rs`,
+/// decides each call's one outcome).
 #[test]
 fn regression_answer_to_a_request_not_yet_written() {
     count_panics();
