@@ -240,7 +240,9 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
     }
     // Request number by id, for the requests still waiting for a response.
     let mut pending: HashMap<String, usize> = ids;
-    // Each connection answers at least one request, or the send fails.
+    // Each connection answers at least one pending request, or the send
+    // fails: a reply to no pending request is shown but is no progress, so
+    // a server that only sends those cannot keep us reconnecting.
     while !pending.is_empty() {
         let stream = connect(&args.target, args.timeout).await?;
         let (read, write) = stream.into_split();
@@ -257,6 +259,7 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
             Ok::<_, wireforms::Error>(writer)
         });
         let mut answered_here = 0;
+        let mut unmatched_here = 0;
         let mut offset = 0u64;
         let closed = loop {
             if pending.is_empty() {
@@ -270,9 +273,12 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
                 ),
                 Ok(Some(Ok(response))) => {
                     let size = response.encoded_len() as u64;
-                    print_response(args.json, &mut pending, offset, &response)?;
+                    if print_response(args.json, &mut pending, offset, &response)? {
+                        answered_here += 1;
+                    } else {
+                        unmatched_here += 1;
+                    }
                     offset += size;
-                    answered_here += 1;
                 }
                 Ok(Some(Err(e))) if is_closed(&e) => break true,
                 Ok(Some(Err(e))) => bail!("bad reply: {e}"),
@@ -282,8 +288,12 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
         writing.abort();
         // A server that closed after some replies gets the rest again.
         if closed && !pending.is_empty() && answered_here == 0 {
+            let stray = match unmatched_here {
+                0 => String::new(),
+                n => format!(" (its {n} reply(ies) answered no pending request)"),
+            };
             bail!(
-                "the server closed the connection with {} request(s) unanswered",
+                "the server closed the connection with {} request(s) unanswered{stray}",
                 pending.len()
             );
         }
@@ -291,15 +301,19 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
     Ok(0)
 }
 
+/// Prints `response`; whether it answered a pending request (IDs compare
+/// exactly, spec reqres/10).
 fn print_response(
     json: bool,
     pending: &mut HashMap<String, usize>,
     offset: u64,
     response: &ResponseBuf,
-) -> Result<()> {
-    let prefix = match pending.remove(&*response.id) {
+) -> Result<bool> {
+    let request = pending.remove(&*response.id);
+    let prefix = match request {
         Some(n) => format!("reply to {n}: "),
         None => "reply to no pending request: ".to_string(),
     };
-    print_reply::<ResponseLine>(json, &prefix, offset, response)
+    print_reply::<ResponseLine>(json, &prefix, offset, response)?;
+    Ok(request.is_some())
 }

@@ -421,6 +421,76 @@ fn send_reconnects_to_a_server_that_closes_after_one_reply() {
     );
 }
 
+/// Runs `args` (no input); `None` when it was still running after `limit`
+/// and had to be killed.
+fn run_within(args: &[&str], limit: Duration) -> Option<Output> {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// A request server that answers every connection's first line with an ID
+/// nobody asked for, then closes; counts the connections it served.
+fn wrong_id_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    // Ends with the test process; bounded by the client's attempts.
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            count.fetch_add(1, Ordering::Relaxed);
+            let mut line = String::new();
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            if reader.read_line(&mut line).is_ok() {
+                let _ = conn.write_all(b"999:OK:stray\n");
+            }
+        }
+    });
+    (addr, served)
+}
+
+// Issue 11, fault 8: a reply to no pending request counted as progress, so
+// `send` reconnected and resent for ever.
+#[test]
+fn send_requests_gives_up_on_a_server_that_answers_no_request() {
+    let (addr, served) = wrong_id_server();
+    let out = run_within(
+        &["send", "-f", "request", "-t", &addr, "1:ECHO:a", "2:ECHO:b"],
+        Duration::from_secs(10),
+    );
+    let connections = served.load(std::sync::atomic::Ordering::Relaxed);
+    let out = out
+        .unwrap_or_else(|| panic!("send still running after 10 s, {connections} connections made"));
+    assert_clean_error(
+        &out,
+        "2 request(s) unanswered (its 1 reply(ies) answered no pending request)",
+    );
+    assert!(
+        text(&out.stdout).contains("reply to no pending request"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(connections, 1, "no reconnection without progress");
+}
+
 #[test]
 fn send_times_out_instead_of_hanging() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

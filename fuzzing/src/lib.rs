@@ -25,6 +25,8 @@
 //! - [`mux_session::mux_session`] and [`reqres_client::reqres_client`]: a
 //!   scripted peer against the real transport types, on a current-thread
 //!   runtime with paused time (see the `peer` module).
+//! - [`calls_core::calls_core`]: the client's sans-IO call table, driven
+//!   with no runtime and checked against a model after every step.
 //!
 //! Memory: the parsers cannot allocate. They are built, unchanged, in the
 //! `--no-default-features` configuration, which links no allocator at all,
@@ -41,10 +43,12 @@ use wireforms::{
     frame, magic, mux, reqres, typed, Encode, Error, ErrorKind, Needed, Status, WireFormat,
 };
 
+pub mod calls_core;
 pub mod mux_session;
 mod peer;
 pub mod reqres_client;
 
+pub use calls_core::{CallOp, CallsScript};
 pub use mux_session::{MuxScript, MuxStep};
 pub use reqres_client::{ClientScript, ClientStep};
 
@@ -840,6 +844,9 @@ targets! {
     });
     reqres_client => |d| with_arbitrary(d, |s: ClientScript| {
         reqres_client::reqres_client(&s);
+    });
+    calls_core => |d| with_arbitrary(d, |s: CallsScript| {
+        calls_core::calls_core(&s);
     });
 }
 

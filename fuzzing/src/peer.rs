@@ -18,11 +18,11 @@
 //!   frames written are, in order, a subsequence of the frames the
 //!   application sent, and the payloads received are a subsequence of the
 //!   frames the peer sent; the counters agree.
-//! - client: every request line is valid, canonical and has a unique ID;
-//!   a call that succeeded got a response the peer sent, for a request with
-//!   the call's command and arguments; a call fails only with
-//!   `invalid_field` (exactly when its fields cannot be encoded), `timeout`
-//!   or `closed`; no call stays pending.
+//! - client: every request line is valid, canonical, within the line limit
+//!   and has a unique ID; a call that succeeded got a response the peer
+//!   sent, for a request with the call's command and arguments; every call
+//!   ends exactly once and the counters balance (the full list is in
+//!   [`crate::reqres_client`]).
 //!
 //! Memory: every queue in the transport is bounded (channel queues, the
 //! accept backlog, the write queues) and the pipe holds at most `pipe`

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use serde_json::Value;
-use wireforms_fuzzing::{self as fuzzing, ClientScript, ClientStep, MuxScript, MuxStep};
+use wireforms_fuzzing::{
+    self as fuzzing, CallOp, CallsScript, ClientScript, ClientStep, MuxScript, MuxStep,
+};
 
 fn root() -> &'static Path {
     // The repository root: this crate sits in `fuzzing/`.
@@ -334,6 +336,7 @@ fn scripted_reqres_client() {
         call_timeout_ms: 1000,
         write_queue: 1,
         small_limit: None,
+        max_pending: None,
         steps: vec![
             call("ECHO", "hello"),
             call("UPPER", "a:b"),
@@ -396,8 +399,9 @@ fn scripted_reqres_client() {
 /// whose request is still queued behind a full pipe. The client's reader
 /// matches it to the pending call and counts it answered, but the call,
 /// still waiting for the writer, then fails with `timeout`: the caller
-/// never gets the answer that was counted (`src/transport/reqres_client.rs`,
-/// `Client::call`, the `Err(_)` arm of the `timeout`).
+/// never gets the answer that was counted (then `Client::call`'s `Err(_)`
+/// arm of its `timeout`; now the call table, `src/session/calls.rs`,
+/// decides each call's one outcome).
 #[test]
 fn regression_answer_to_a_request_not_yet_written() {
     count_panics();
@@ -410,6 +414,7 @@ fn regression_answer_to_a_request_not_yet_written() {
         call_timeout_ms: 1000,
         write_queue: 1,
         small_limit: None,
+        max_pending: None,
         steps: vec![
             call("A"),
             call("B"),
@@ -425,4 +430,144 @@ fn regression_answer_to_a_request_not_yet_written() {
     };
     let report = fuzzing::reqres_client::reqres_client(&script);
     assert_eq!(report.answered, 1, "{report:?}");
+}
+
+#[test]
+fn scripted_reqres_client_aborts_and_the_pending_cap() {
+    count_panics();
+    let call = |a: &str| ClientStep::Call {
+        command: "ECHO".into(),
+        args: a.into(),
+    };
+    let script = ClientScript {
+        pipe: 1024,
+        call_timeout_ms: 1000,
+        write_queue: 4,
+        small_limit: None,
+        // A cap of two pending calls.
+        max_pending: Some(2),
+        steps: vec![
+            call("a"),
+            call("b"),
+            call("refused"),
+            ClientStep::Abort(0),
+            ClientStep::PeerRead(1024),
+            // Call 1 was cancelled: its answer is unknown.
+            ClientStep::Answer {
+                request: 0,
+                data: "a".into(),
+            },
+            ClientStep::Answer {
+                request: 1,
+                data: "b".into(),
+            },
+            ClientStep::AnswerId {
+                id: 7,
+                status: "OK".into(),
+                data: "nobody's".into(),
+            },
+        ],
+    };
+    let report = fuzzing::reqres_client::reqres_client(&script);
+    let expected = fuzzing::reqres_client::ClientReport {
+        answered: 1,
+        limit_reached: 1,
+        aborted: 1,
+        unknown_responses: 2,
+        ..Default::default()
+    };
+    assert_eq!(report, expected);
+    assert_eq!(panics(), 0);
+}
+
+#[test]
+fn scripted_calls_core() {
+    use fuzzing::calls_core::{ResponseId, Target};
+    let script = CallsScript {
+        max_pending: 3,
+        ops: vec![
+            CallOp::Register(10),
+            CallOp::Register(20),
+            CallOp::Register(5),
+            CallOp::Register(5), // over the cap
+            CallOp::Respond(ResponseId::Zeros(Target::Issued(0), 1)),
+            CallOp::Respond(ResponseId::Plus(Target::Issued(0))),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(0))),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(0))), // repeated
+            CallOp::Pass(100),
+            CallOp::Respond(ResponseId::Exact(Target::Issued(2))), // due, not told
+            CallOp::Advance(0),                                    // call 2 times out
+            CallOp::Cancel(Target::Issued(1)),                     // already ended
+            CallOp::Register(1),
+            CallOp::Close(0),
+            CallOp::Register(1), // closed
+            CallOp::Fail(Target::Raw(4)),
+        ],
+    };
+    let report = fuzzing::calls_core::calls_core(&script);
+    let expected = fuzzing::calls_core::CallsReport {
+        calls: 4,
+        answered: 2,
+        timed_out: 1,
+        refused: 2,
+    };
+    assert_eq!(report, expected);
+}
+
+/// A step for [`threaded_reqres_client`], every kind drawn.
+fn random_client_step(rng: &mut Rng) -> ClientStep {
+    match rng.next() % 12 {
+        0..=3 => ClientStep::Call {
+            command: ["ECHO", "UPPER", "BAD:CMD"][(rng.next() % 3) as usize].into(),
+            args: format!("a{}", rng.next() % 1000),
+        },
+        4 | 5 => ClientStep::PeerRead(rng.next() as u16),
+        6 => ClientStep::Answer {
+            request: rng.next() as u8,
+            data: "answer".into(),
+        },
+        7 => ClientStep::AnswerId {
+            id: (rng.next() % 12) as u8,
+            status: "OK".into(),
+            data: "guessed".into(),
+        },
+        8 => ClientStep::Sleep((rng.next() % 10) as u16),
+        9 => ClientStep::Abort(rng.next() as u8),
+        10 => match rng.next() % 8 {
+            0 => ClientStep::PeerShutdown,
+            1 => ClientStep::PeerBytes(b"no separators\n".to_vec()),
+            2 => ClientStep::DropClient,
+            _ => ClientStep::PeerRead(1 << 12),
+        },
+        _ => ClientStep::PeerBytes(format!("{}:OK:raw\n", rng.next() % 12).into_bytes()),
+    }
+}
+
+/// The client's checks on a multi-thread runtime in real time (reader,
+/// writer and callers in parallel), over pseudo-random scripts.
+#[test]
+fn threaded_reqres_client() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut total = fuzzing::reqres_client::ClientReport::default();
+    for _ in 0..16 {
+        let steps = (0..8 + rng.next() % 40)
+            .map(|_| random_client_step(&mut rng))
+            .collect();
+        let script = ClientScript {
+            pipe: 16 + (rng.next() % 512) as u16,
+            call_timeout_ms: rng.next() as u16,
+            write_queue: rng.next() as u8,
+            small_limit: (rng.next() % 4 == 0).then(|| 8 + (rng.next() % 32) as u8),
+            max_pending: (rng.next() % 3 == 0).then(|| rng.next() as u8),
+            steps,
+        };
+        let r = fuzzing::reqres_client::reqres_client_threaded(&script);
+        total.answered += r.answered;
+        total.timed_out += r.timed_out;
+        total.closed += r.closed;
+        total.aborted += r.aborted;
+        total.unknown_responses += r.unknown_responses;
+    }
+    eprintln!("{total:?}");
+    assert!(total.answered > 0 && total.timed_out > 0, "{total:?}");
 }
