@@ -146,8 +146,9 @@ async fn dropped_channel_frames_are_discarded_and_the_id_released() {
     probe.send(Bytes::from_static(b"probe")).await.unwrap();
     let mut b5 = bounded("accept 5", b.accept()).await.unwrap();
     assert_eq!(&b5.next().await.unwrap().unwrap()[..], b"probe");
-    // "two" and "three" arrived before "probe": both discarded, counted.
-    assert_eq!(b.stats().discarded, 2);
+    // "one" was queued when the handle was dropped, "two" and "three"
+    // arrived before "probe": all three discarded, counted.
+    assert_eq!(b.stats().discarded, 3);
     // The id can be opened again by the application.
     let mut again = b.open(ChannelId(4)).unwrap();
     ch.send(Bytes::from_static(b"four")).await.unwrap();
@@ -169,11 +170,127 @@ async fn a_peer_opening_thousands_of_channels_is_bounded() {
     b_io.write_all(&wire).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stats = a.stats();
-    assert_eq!(stats.delivered + stats.discarded, 5000);
-    assert_eq!(stats.delivered, 8, "only the backlog's worth were accepted");
+    assert_eq!(stats.received, 5000);
+    assert_eq!(stats.queued, 8, "only the backlog's worth were kept");
+    assert_eq!(stats.discarded, 4992);
     assert!(a.open_channels() <= 16);
     // Accepted channels work.
     let mut first = bounded("accept", a.accept()).await.unwrap();
     assert_eq!(first.id(), ChannelId(0));
     assert_eq!(&first.next().await.unwrap().unwrap()[..], b"x");
+}
+
+// ---- Regression tests of issue 11 (each failed before its fix). ----
+
+/// Fault 1: a failing connection must end every channel and `accept()` even
+/// when a channel's queue is full (the teardown used to wait on that queue).
+#[tokio::test(start_paused = true)]
+async fn a_failing_connection_ends_every_channel_even_with_a_full_queue() {
+    let (a_io, mut peer) = tokio::io::duplex(64 * 1024);
+    let mut a = MuxSession::new(a_io, MuxConfig::default().channel_queue(2));
+    let mut one = a.open(ChannelId(1)).unwrap();
+    let mut two = a.open(ChannelId(2)).unwrap();
+    for payload in [&b"first"[..], b"second"] {
+        peer.write_all(&MuxFrameBuf::new(ChannelId(1), payload).to_bytes().unwrap())
+            .await
+            .unwrap();
+    }
+    // A header promising 16 bytes on channel 2, three of them, then the end.
+    peer.write_all(b"\x00\x02\x00\x10abc").await.unwrap();
+    drop(peer);
+    let bound = Duration::from_secs(5);
+    let ended = tokio::time::timeout(bound, two.next()).await;
+    let item = ended.expect("channel 2 did not end (teardown hang)");
+    assert_eq!(item.unwrap().unwrap_err().kind(), ErrorKind::Closed);
+    assert!(tokio::time::timeout(bound, two.next())
+        .await
+        .unwrap()
+        .is_none());
+    for expected in [&b"first"[..], b"second"] {
+        let got = tokio::time::timeout(bound, one.next()).await.unwrap();
+        assert_eq!(&got.unwrap().unwrap()[..], expected);
+    }
+    let failure = tokio::time::timeout(bound, one.next()).await.unwrap();
+    assert_eq!(failure.unwrap().unwrap_err().kind(), ErrorKind::Closed);
+    assert!(tokio::time::timeout(bound, one.next())
+        .await
+        .unwrap()
+        .is_none());
+    let accepted = tokio::time::timeout(bound, a.accept()).await;
+    assert!(accepted.expect("accept() did not end").is_none());
+}
+
+/// Fault 5: frames on a channel nobody accepts must not stall the
+/// connection: 33 frames (one more than the channel queue) on a new id, then
+/// one on a channel the application reads.
+#[tokio::test(start_paused = true)]
+async fn an_unaccepted_channel_cannot_stall_the_connection() {
+    let (a_io, mut peer) = tokio::io::duplex(64 * 1024);
+    let a = MuxSession::new(a_io, MuxConfig::default());
+    let mut read = a.open(ChannelId(2)).unwrap();
+    let writer = tokio::spawn(async move {
+        for i in 0..33u8 {
+            let frame = MuxFrameBuf::new(ChannelId(1), vec![i; 100]);
+            peer.write_all(&frame.to_bytes().unwrap()).await.unwrap();
+        }
+        let frame = MuxFrameBuf::new(ChannelId(2), "to the reader");
+        peer.write_all(&frame.to_bytes().unwrap()).await.unwrap();
+        peer
+    });
+    let got = tokio::time::timeout(Duration::from_secs(5), read.next()).await;
+    let got = got.expect("the connection stalled on an unaccepted channel");
+    assert_eq!(&got.unwrap().unwrap()[..], b"to the reader");
+    drop(writer.await.unwrap());
+}
+
+/// Fault 6: frames queued in a channel whose handle is dropped are counted
+/// discarded (they used to count as delivered, then vanish).
+#[tokio::test(start_paused = true)]
+async fn frames_queued_in_a_dropped_handle_are_counted_discarded() {
+    let (a_io, mut peer) = tokio::io::duplex(64 * 1024);
+    let mut a = MuxSession::new(a_io, MuxConfig::default());
+    let mut held = a.open(ChannelId(1)).unwrap();
+    let mut wire = Vec::new();
+    for (id, payload) in [(1, "a"), (1, "b"), (1, "c"), (7, "x"), (7, "y")] {
+        let frame = MuxFrameBuf::new(ChannelId(id), payload);
+        wire.extend_from_slice(&frame.to_bytes().unwrap());
+    }
+    peer.write_all(&wire).await.unwrap();
+    // One frame of channel 1 is taken by the application.
+    assert_eq!(
+        &bounded("recv", held.next()).await.unwrap().unwrap()[..],
+        b"a"
+    );
+    // Channel 7 is accepted and dropped unread; so is channel 1.
+    let peer_started = bounded("accept", a.accept()).await.unwrap();
+    assert_eq!(peer_started.id(), ChannelId(7));
+    drop(peer_started);
+    drop(held);
+    let stats = a.stats();
+    assert_eq!(
+        (stats.delivered, stats.discarded),
+        (1, 4),
+        "one delivered, four queued then dropped: {stats:?}"
+    );
+    drop(peer);
+}
+
+/// Fault 10: a sender splits at its configured `max_payload_len`, so a peer
+/// with the same lower limit accepts everything it sends.
+#[tokio::test(start_paused = true)]
+async fn large_writes_split_at_the_configured_payload_limit() {
+    let mut config = MuxConfig::default();
+    config.limits.max_payload_len = 1000;
+    let (a, mut b) = pair(config);
+    let mut ch = a.open(ChannelId(3)).unwrap();
+    let data: Vec<u8> = (0..4500u32).map(|i| i as u8).collect();
+    ch.send(Bytes::from(data.clone())).await.unwrap();
+    let mut incoming = bounded("accept", b.accept()).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < data.len() {
+        let chunk = bounded("chunk", incoming.next()).await.unwrap().unwrap();
+        assert!(chunk.len() <= 1000, "a {}-byte frame", chunk.len());
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, data);
 }

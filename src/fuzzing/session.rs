@@ -304,7 +304,9 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
         max_channels: usize::from(script.max_channels % 8),
         accept_backlog: usize::from(script.accept_backlog % 4).max(1),
         write_queue: usize::from(script.write_queue % 8).max(1),
+        budget: crate::session::mux::DEFAULT_BUDGET,
     };
+    let max_frame = usize::from(limits.max_payload_len);
     let (io, peer_io) = tokio::io::duplex(usize::from(script.pipe).max(1));
     let mut peer = Peer::new(peer_io);
     let mut session = Some(MuxSession::new(io, config));
@@ -344,9 +346,15 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
                 if let Some(s) = &session {
                     match s.open(channel_id(*c)) {
                         Ok(ch) => handles.push(ch),
-                        Err(e) => {
-                            assert_kind(&e, &[ErrorKind::InvalidField, ErrorKind::Closed], "open")
-                        }
+                        Err(e) => assert_kind(
+                            &e,
+                            &[
+                                ErrorKind::Misuse,
+                                ErrorKind::LimitReached,
+                                ErrorKind::Closed,
+                            ],
+                            "open",
+                        ),
                     }
                 }
             }
@@ -359,13 +367,13 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
             }
             MuxStep::Send { handle, payload } => {
                 if let Some(ch) = pick(&mut handles, *handle) {
-                    send(ch, Bytes::from(payload.clone()), &mut attempted).await;
+                    send(ch, Bytes::from(payload.clone()), max_frame, &mut attempted).await;
                 }
             }
             MuxStep::SendLarge { handle, len } => {
                 if let Some(ch) = pick(&mut handles, *handle) {
                     let len = usize::try_from(*len).unwrap_or(0) % (MAX_SEND + 1);
-                    send(ch, Bytes::from(patterned(len)), &mut attempted).await;
+                    send(ch, Bytes::from(patterned(len)), max_frame, &mut attempted).await;
                 }
             }
             MuxStep::Recv { handle } => {
@@ -448,13 +456,23 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
     }
 }
 
-async fn send(ch: &mut MuxChannel, payload: Bytes, attempted: &mut HashMap<u16, Vec<Bytes>>) {
-    attempted
-        .entry(ch.id().0)
-        .or_default()
-        .extend(mux::split(ch.id(), payload.clone()).map(|f| f.payload));
+async fn send(
+    ch: &mut MuxChannel,
+    payload: Bytes,
+    max_frame: usize,
+    attempted: &mut HashMap<u16, Vec<Bytes>>,
+) {
+    // The session splits at its configured payload limit.
+    let frames = attempted.entry(ch.id().0).or_default();
+    let mut rest = payload.clone();
+    while rest.len() > max_frame && max_frame > 0 {
+        frames.push(rest.split_to(max_frame));
+    }
+    if max_frame > 0 || rest.is_empty() {
+        frames.push(rest);
+    }
     if let Ok(Err(e)) = timeout(STEP, ch.send(payload)).await {
-        assert_kind(&e, &[ErrorKind::Closed], "send");
+        assert_kind(&e, &[ErrorKind::Closed, ErrorKind::TooLarge], "send");
     }
 }
 

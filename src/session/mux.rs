@@ -27,7 +27,7 @@
 //!   application that never accepts therefore cannot stall the connection.
 //! - the other half for channels the application holds. When they hold so
 //!   much that one more frame of the largest size might not fit, or one of
-//!   them has a full queue, [`Demux::wants_read`] turns false: the shell
+//!   them has more than its queue of frames, [`Demux::wants_read`] turns false: the shell
 //!   stops reading (backpressure reaches the peer through the transport) and
 //!   nothing is lost.
 //!
@@ -92,7 +92,9 @@ pub struct DemuxConfig {
     pub max_channels: usize,
     /// Peer-started channels waiting to be accepted.
     pub accept_backlog: usize,
-    /// Frames one channel queues (at least 1).
+    /// Frames one channel queues (at least 1): a held channel that has
+    /// more (the one in hand when reading stopped) stops the reading; a
+    /// channel waiting to be accepted is refused instead.
     pub channel_queue: usize,
     /// Bytes queued over every channel and the backlog; raised to two
     /// frames of `max_payload_len` if set lower, so that each half of the
@@ -279,7 +281,7 @@ pub struct Demux {
     dropped: Box<[u64; 1024]>,
     accepting: bool,
     ended: Option<EndReason>,
-    /// Held channels whose queue is full.
+    /// Held channels with more than `channel_queue` frames queued.
     full_held: usize,
     held_bytes: usize,
     backlog_bytes: usize,
@@ -337,7 +339,7 @@ impl Demux {
                 // `wants_read` said there was room for the largest frame.
                 ch.queue.push_back(payload);
                 ch.bytes += cost;
-                if ch.queue.len() == channel_queue {
+                if ch.queue.len() == channel_queue + 1 {
                     self.full_held += 1;
                 }
                 self.held_bytes += cost;
@@ -456,7 +458,7 @@ impl Demux {
         };
         if let Some(ch) = self.channels.get_mut(&id) {
             ch.held = true;
-            if ch.queue.len() >= self.config.channel_queue {
+            if ch.queue.len() > self.config.channel_queue {
                 self.full_held += 1;
             }
             self.backlog_bytes -= ch.bytes;
@@ -483,11 +485,11 @@ impl Demux {
         let Some(ch) = self.channels.get_mut(&id.0).filter(|ch| ch.held) else {
             return Recv::Ended;
         };
-        let was_full = ch.queue.len() >= self.config.channel_queue;
+        let was_full = ch.queue.len() > self.config.channel_queue;
         if let Some(payload) = ch.queue.pop_front() {
             let cost = payload.len().saturating_add(FRAME_COST);
             ch.bytes -= cost;
-            if was_full && ch.queue.len() < self.config.channel_queue {
+            if was_full && ch.queue.len() <= self.config.channel_queue {
                 self.full_held -= 1;
             }
             self.held_bytes -= cost;
@@ -513,7 +515,7 @@ impl Demux {
         let Some(ch) = self.channels.get(&id.0).filter(|ch| ch.held) else {
             return;
         };
-        if ch.queue.len() >= self.config.channel_queue {
+        if ch.queue.len() > self.config.channel_queue {
             self.full_held -= 1;
         }
         if let Some(ch) = self.channels.remove(&id.0) {
@@ -526,10 +528,11 @@ impl Demux {
     }
 
     /// Whether the shell should read the next frame: false once the
-    /// connection ended, while a held channel's queue is full, or while
-    /// held channels hold so much that a frame of the largest size might
-    /// not fit their half of the budget (backpressure). Frames of
-    /// channels waiting to be accepted never make it false.
+    /// connection ended, while a held channel has more than
+    /// `channel_queue` frames, or while held channels hold so much that a
+    /// frame of the largest size might not fit their half of the budget
+    /// (backpressure). Frames of channels waiting to be accepted never make
+    /// it false.
     pub fn wants_read(&self) -> bool {
         self.ended.is_none()
             && self.full_held == 0
@@ -575,7 +578,7 @@ impl Demux {
             frames += ch.queue.len() as u64;
             if ch.held {
                 held += ch.bytes;
-                full += usize::from(ch.queue.len() >= self.config.channel_queue);
+                full += usize::from(ch.queue.len() > self.config.channel_queue);
             } else {
                 backlog += ch.bytes;
                 if ch.queue.len() > self.config.channel_queue {
@@ -826,16 +829,19 @@ mod test {
         });
         d.open(A).unwrap();
         d.handle_frame(A, frame(1));
-        assert!(d.wants_read());
         d.handle_frame(A, frame(1));
-        assert!(!d.wants_read(), "channel_queue is 2");
+        assert!(d.wants_read(), "channel_queue (2) frames queued");
+        d.handle_frame(A, frame(1));
+        assert!(!d.wants_read(), "one more than channel_queue");
         assert_eq!(d.recv(A), Recv::Item(frame(1)));
         assert!(d.wants_read());
-        // Accepting a full backlog channel stops reading too.
+        // An accepted backlog channel (at most channel_queue frames) does
+        // not stop reading until it has one more.
         d.handle_frame(B, frame(1));
         d.handle_frame(B, frame(1));
-        assert!(d.wants_read());
         assert_eq!(d.accept(), Accept::Channel(B));
+        assert!(d.wants_read());
+        d.handle_frame(B, frame(1));
         assert!(!d.wants_read());
         d.drop_channel(B);
         assert!(d.wants_read(), "dropping frees room");
@@ -892,7 +898,6 @@ mod test {
         d.open(B).unwrap();
         d.handle_frame(A, frame(1));
         d.handle_frame(A, frame(2));
-        assert!(!d.wants_read());
         d.handle_end(EndReason::Failed);
         d.handle_end(EndReason::PeerClosed);
         assert_eq!(d.ended(), Some(EndReason::Failed), "the first end counts");
