@@ -294,3 +294,134 @@ async fn large_writes_split_at_the_configured_payload_limit() {
     }
     assert_eq!(got, data);
 }
+
+// ---- Drop and close semantics (module docs of `mux_session`). ----
+
+/// Reads frames from a raw peer until the session closes its side.
+async fn frames_until_end(peer: &mut tokio::io::DuplexStream) -> Vec<MuxFrameBuf> {
+    use tokio::io::AsyncReadExt;
+    let mut wire = Vec::new();
+    bounded("end of stream", peer.read_to_end(&mut wire))
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    let mut at = 0;
+    let limits = wireforms::mux::Limits::default();
+    while let Ok(wireforms::Status::Complete(f, len)) =
+        wireforms::mux::MuxFrame::parse(&wire[at..], &limits)
+    {
+        frames.push(MuxFrameBuf::from(f));
+        at += len;
+    }
+    assert_eq!(at, wire.len(), "whole frames only");
+    frames
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_every_handle_writes_what_is_queued_then_closes() {
+    let (io, mut peer) = tokio::io::duplex(1024);
+    let a = MuxSession::new(io, MuxConfig::default());
+    let mut ch = a.open(ChannelId(1)).unwrap();
+    for i in 0..3u8 {
+        // Queued, not flushed: the peer is not reading yet.
+        ch.feed(Bytes::from(vec![i; 2000])).await.unwrap();
+    }
+    drop(ch);
+    drop(a);
+    let frames = frames_until_end(&mut peer).await;
+    let payloads: Vec<_> = frames.iter().map(|f| f.payload.clone()).collect();
+    assert_eq!(
+        payloads,
+        (0..3u8)
+            .map(|i| Bytes::from(vec![i; 2000]))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_waits_until_the_frames_are_written() {
+    use tokio::io::AsyncReadExt;
+    let (io, mut peer) = tokio::io::duplex(64);
+    let a = MuxSession::new(io, MuxConfig::default());
+    let mut ch = a.open(ChannelId(1)).unwrap();
+    ch.feed(Bytes::from(vec![7u8; 1000])).await.unwrap();
+    // The pipe holds 64 bytes and the peer does not read: not written yet.
+    let pending = tokio::time::timeout(Duration::from_secs(1), ch.flush()).await;
+    assert!(
+        pending.is_err(),
+        "flush returned before the frame was written"
+    );
+    let pending = tokio::time::timeout(Duration::from_secs(1), a.flush()).await;
+    assert!(pending.is_err(), "session flush returned before the write");
+    let reader = tokio::spawn(async move {
+        let mut got = vec![0u8; 1004];
+        peer.read_exact(&mut got).await.unwrap();
+        (peer, got)
+    });
+    bounded("flush", ch.flush()).await.unwrap();
+    bounded("session flush", a.flush()).await.unwrap();
+    assert_eq!(a.stats().written, 1);
+    let (_peer, got) = reader.await.unwrap();
+    assert_eq!(&got[..4], b"\x00\x01\x03\xe8");
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_without_channels_waits_for_the_shutdown() {
+    let (io, mut peer) = tokio::io::duplex(64);
+    let a = MuxSession::new(io, MuxConfig::default());
+    let mut ch = a.open(ChannelId(2)).unwrap();
+    ch.feed(Bytes::from_static(b"last words")).await.unwrap();
+    drop(ch);
+    let reader = tokio::spawn(async move { frames_until_end(&mut peer).await });
+    bounded("close", a.close()).await.unwrap();
+    let frames = bounded("peer", reader).await.unwrap();
+    assert_eq!(frames, vec![MuxFrameBuf::new(ChannelId(2), "last words")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn closing_a_channel_flushes_and_refuses_further_sends() {
+    let (a, mut b) = pair(MuxConfig::default());
+    let mut ch = a.open(ChannelId(5)).unwrap();
+    ch.feed(Bytes::from_static(b"bye")).await.unwrap();
+    bounded("close", ch.close()).await.unwrap();
+    assert_eq!(a.stats().written, 1, "close waited for the write");
+    let err = ch.send(Bytes::from_static(b"more")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    let mut incoming = bounded("accept", b.accept()).await.unwrap();
+    assert_eq!(
+        &bounded("recv", incoming.next()).await.unwrap().unwrap()[..],
+        b"bye"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_runs_once_every_handle_is_gone() {
+    // The peer stays connected and silent: the session's reader must not
+    // keep the connection (and its task) alive for it.
+    let (io, peer) = tokio::io::duplex(1024);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let a = MuxSession::new(io, MuxConfig::default());
+    let ch = a.open(ChannelId(1)).unwrap();
+    assert_eq!(metrics.num_alive_tasks(), 2);
+    drop(a);
+    drop(ch);
+    bounded("tasks end", async {
+        while metrics.num_alive_tasks() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    drop(peer);
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_reports_misuse_and_the_channel_limit() {
+    let (a, _b) = pair(MuxConfig::default().max_channels(2));
+    let _one = a.open(ChannelId(1)).unwrap();
+    assert_eq!(a.open(ChannelId(1)).unwrap_err().kind(), ErrorKind::Misuse);
+    let _two = a.open(ChannelId(2)).unwrap();
+    assert_eq!(
+        a.open(ChannelId(3)).unwrap_err().kind(),
+        ErrorKind::LimitReached
+    );
+}

@@ -393,6 +393,7 @@ impl MuxSession {
             unsent: None,
             max_frame: self.max_frame,
             last_queued: 0,
+            reserved: false,
             send_closed: false,
         }
     }
@@ -588,6 +589,8 @@ pub struct MuxChannel {
     max_frame: usize,
     /// Sequence number of the last frame this channel queued.
     last_queued: u64,
+    /// `outbound` holds a place in the writer's queue.
+    reserved: bool,
     send_closed: bool,
 }
 
@@ -607,31 +610,49 @@ impl MuxChannel {
 
     /// Queues the frames of the last `start_send` one at a time.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while let Some(rest) = self.unsent.as_mut() {
+        while self.unsent.is_some() {
+            futures::ready!(self.poll_reserve(cx))?;
+            self.queue_next()?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Holds a place in the writer's queue for the next frame.
+    fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if !self.reserved {
             match self.outbound.poll_reserve(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(_)) => return Poll::Ready(Err(self.shared.lock().closed())),
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(())) => self.reserved = true,
             }
-            let payload = if rest.len() > self.max_frame {
-                rest.split_to(self.max_frame)
-            } else {
-                // The last frame (an empty payload is one empty frame).
-                self.unsent.take().unwrap_or_default()
-            };
-            let mut state = self.shared.lock();
-            // Numbered under the lock, in queue order, for `poll_flush`.
-            if self
-                .outbound
-                .send_item(MuxFrameBuf::new(self.id, payload))
-                .is_err()
-            {
-                return Poll::Ready(Err(state.closed()));
-            }
-            state.frames_queued += 1;
-            self.last_queued = state.frames_queued;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Queues the next frame of `unsent` in the place reserved for it.
+    fn queue_next(&mut self) -> Result<(), Error> {
+        let Some(rest) = self.unsent.as_mut() else {
+            return Ok(());
+        };
+        let payload = if rest.len() > self.max_frame {
+            rest.split_to(self.max_frame)
+        } else {
+            // The last frame (an empty payload is one empty frame).
+            self.unsent.take().unwrap_or_default()
+        };
+        self.reserved = false;
+        let mut state = self.shared.lock();
+        // Numbered under the lock, in queue order, for `poll_flush`.
+        if self
+            .outbound
+            .send_item(MuxFrameBuf::new(self.id, payload))
+            .is_err()
+        {
+            return Err(state.closed());
+        }
+        state.frames_queued += 1;
+        self.last_queued = state.frames_queued;
+        Ok(())
     }
 
     fn send_closed() -> Error {
@@ -676,12 +697,15 @@ impl Sink<Bytes> for MuxChannel {
         if this.send_closed {
             return Poll::Ready(Err(MuxChannel::send_closed()));
         }
-        this.poll_drain(cx)
+        futures::ready!(this.poll_drain(cx))?;
+        this.poll_reserve(cx)
     }
 
     /// Splits `payload` into frames of at most the session's
-    /// `max_payload_len`; they are queued by the next `poll_ready` or
-    /// `poll_flush`.
+    /// `max_payload_len` and queues the first in the place `poll_ready`
+    /// reserved; the others are queued by the next `poll_ready` or
+    /// `poll_flush` (or, as far as the queue has room, when the channel is
+    /// dropped).
     ///
     /// # Errors
     /// [`Error::Closed`] after `poll_close`; [`Error::TooLarge`] for a
@@ -706,6 +730,9 @@ impl Sink<Bytes> for MuxChannel {
             });
         }
         this.unsent = Some(payload);
+        if this.reserved {
+            this.queue_next()?;
+        }
         Ok(())
     }
 
@@ -732,6 +759,19 @@ impl Sink<Bytes> for MuxChannel {
 
 impl Drop for MuxChannel {
     fn drop(&mut self) {
+        // The rest of a large write, as far as the writer's queue has room.
+        while let (Some(rest), Some(writer)) = (self.unsent.as_mut(), self.outbound.get_ref()) {
+            let payload = if rest.len() > self.max_frame {
+                rest.split_to(self.max_frame)
+            } else {
+                self.unsent.take().unwrap_or_default()
+            };
+            let mut state = self.shared.lock();
+            if writer.try_send(MuxFrameBuf::new(self.id, payload)).is_err() {
+                break;
+            }
+            state.frames_queued += 1;
+        }
         let mut state = self.shared.lock();
         state.demux.drop_channel(self.id);
         state.readers.remove(&self.id.0);
