@@ -66,7 +66,7 @@ use crate::mux::{ChannelId, MAX_PAYLOAD_LEN};
 use crate::Error;
 
 /// Default byte budget of a session: everything queued in every channel and
-/// in the accept backlog (spec mux §10). Bounds what a peer can make one
+/// in the accept backlog (spec mux §10.2). Bounds what a peer can make one
 /// connection hold while the application does not read.
 pub const DEFAULT_BUDGET: usize = 4 * 1024 * 1024;
 
@@ -74,13 +74,13 @@ pub const DEFAULT_BUDGET: usize = 4 * 1024 * 1024;
 /// queue entry takes, so that empty frames are not free.
 pub const FRAME_COST: usize = core::mem::size_of::<Bytes>();
 
-/// Default frames one channel queues (spec mux §10).
+/// Default frames one channel queues (spec mux §10.2).
 pub const DEFAULT_CHANNEL_QUEUE: usize = 32;
 
-/// Default channels open at once, opened and peer-started (spec mux §10).
+/// Default channels open at once, opened and peer-started (spec mux §10.3).
 pub const DEFAULT_MAX_CHANNELS: usize = 1024;
 
-/// Default peer-started channels waiting to be accepted (spec mux §10).
+/// Default peer-started channels waiting to be accepted (spec mux §10.3).
 pub const DEFAULT_ACCEPT_BACKLOG: usize = 64;
 
 /// Settings of a [`Demux`].
