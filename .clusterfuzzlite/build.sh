@@ -8,9 +8,9 @@ cd "$SRC/wireforms"
 cargo fuzz build -O --debug-assertions
 release=fuzz/target/x86_64-unknown-linux-gnu/release
 
-# The seed generator is a test of the root package (tests/fuzz_corpus.rs).
+# The seed generator is a test of the fuzzing crate (fuzzing/tests/corpus.rs).
 seeds="$WORK/wireforms-seeds"
-WIREFORMS_WRITE_SEEDS="$seeds" cargo test -q --test fuzz_corpus write_seed_corpora
+WIREFORMS_WRITE_SEEDS="$seeds" cargo test -q -p wireforms-fuzzing --test corpus write_seed_corpora
 
 dict_for() {
   case "$1" in

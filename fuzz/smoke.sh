@@ -6,7 +6,7 @@
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 # Seeds the corpora from spec/vectors first (through the stable test
-# `fuzz_corpus::write_seed_corpora`). Exits non-zero when a target crashes;
+# `wireforms-fuzzing`'s `corpus::write_seed_corpora`). Exits non-zero when a target crashes;
 # the input is then in fuzz/artifacts/<target>/ (see fuzz/README.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +24,7 @@ dict_for() {
 }
 
 (cd "$here/.." && WIREFORMS_WRITE_SEEDS="$here/corpus" \
-  cargo test -q --test fuzz_corpus write_seed_corpora >/dev/null)
+  cargo test -q -p wireforms-fuzzing --test corpus write_seed_corpora >/dev/null)
 
 cd "$here"
 cargo +nightly fuzz build

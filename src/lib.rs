@@ -62,10 +62,6 @@ pub mod session;
 #[cfg(feature = "tokio")]
 pub mod transport;
 
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-
 pub use error::{Error, ErrorKind};
 pub use wire::{Encode, Needed, Status, WireFormat};
 

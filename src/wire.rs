@@ -170,10 +170,8 @@ pub(crate) fn take_payload(
     let payload_len = len
         .checked_sub(header_len)
         .filter(|_| len <= src.len())
-        .ok_or(Error::Malformed {
-            reason: "message changed between parses",
-            offset: 0,
-            section: "README",
+        .ok_or(Error::Internal {
+            reason: "split of a message parse did not find whole",
         })?;
     src.advance(header_len);
     Ok(src.split_to(payload_len).freeze())
@@ -189,10 +187,8 @@ pub(crate) fn owned_in<F: WireFormat + ?Sized>(
     match F::parse(frame, limits)? {
         Status::Complete(message, _) => Ok(F::to_owned_in(&message, frame)),
         // The same bytes parsed as complete a moment ago.
-        Status::Incomplete(_) => Err(Error::Malformed {
+        Status::Incomplete(_) => Err(Error::Internal {
             reason: "message changed between parses",
-            offset: 0,
-            section: "README",
         }),
     }
 }

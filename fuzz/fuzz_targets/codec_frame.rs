@@ -1,5 +1,5 @@
 #![no_main]
-//! `codec_frame`: see `wireforms::fuzzing::codec_frame` and fuzz/README.md.
+//! `codec_frame`: see `wireforms_fuzzing::codec_frame` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::codec_frame(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::codec_frame(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `codec_magic`: see `wireforms::fuzzing::codec_magic` and fuzz/README.md.
+//! `codec_magic`: see `wireforms_fuzzing::codec_magic` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::codec_magic(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::codec_magic(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `codec_mux`: see `wireforms::fuzzing::codec_mux` and fuzz/README.md.
+//! `codec_mux`: see `wireforms_fuzzing::codec_mux` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::codec_mux(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::codec_mux(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `codec_response`: see `wireforms::fuzzing::codec_response` and fuzz/README.md.
+//! `codec_response`: see `wireforms_fuzzing::codec_response` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::codec_response(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::codec_response(data));

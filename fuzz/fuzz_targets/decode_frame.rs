@@ -1,5 +1,5 @@
 #![no_main]
-//! `decode_frame`: see `wireforms::fuzzing::decode_frame` and fuzz/README.md.
+//! `decode_frame`: see `wireforms_fuzzing::decode_frame` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::decode_frame(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::decode_frame(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `decode_mux`: see `wireforms::fuzzing::decode_mux` and fuzz/README.md.
+//! `decode_mux`: see `wireforms_fuzzing::decode_mux` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::decode_mux(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::decode_mux(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `decode_request`: see `wireforms::fuzzing::decode_request` and fuzz/README.md.
+//! `decode_request`: see `wireforms_fuzzing::decode_request` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::decode_request(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::decode_request(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `decode_typed`: see `wireforms::fuzzing::decode_typed` and fuzz/README.md.
+//! `decode_typed`: see `wireforms_fuzzing::decode_typed` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::decode_typed(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::decode_typed(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! `mux_session`: see `wireforms::fuzzing::mux_session` and fuzz/README.md.
+//! `mux_session`: see `wireforms_fuzzing::mux_session` and fuzz/README.md.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wireforms::fuzzing::mux_session(data));
+fuzz_target!(|data: &[u8]| wireforms_fuzzing::mux_session(data));

@@ -1,14 +1,13 @@
 //! Replays the fuzz corpus through the fuzz targets' logic on stable Rust
-//! (`wireforms::fuzzing`), so CI checks their invariants where libFuzzer is
+//! (`wireforms-fuzzing`), so CI checks their invariants where libFuzzer is
 //! not available:
 //! - the seed corpus, generated here from `spec/vectors/*.json`;
 //! - every file in `fuzz/regressions/<target>/` (inputs that once failed);
 //! - a few scripted sessions and a bounded number of pseudo-random inputs.
 //!
-//! The seed generator: `WIREFORMS_WRITE_SEEDS=fuzz/corpus cargo test --test
-//! fuzz_corpus write_seed_corpora` writes the seeds to
+//! The seed generator: `WIREFORMS_WRITE_SEEDS=fuzz/corpus cargo test -p
+//! wireforms-fuzzing --test corpus write_seed_corpora` writes the seeds to
 //! `fuzz/corpus/<target>/`, where `cargo fuzz run` picks them up.
-#![cfg(feature = "fuzzing")]
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -16,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use serde_json::Value;
-use wireforms::fuzzing::session::{ClientStep, MuxStep};
-use wireforms::fuzzing::{self, ClientScript, MuxScript};
+use wireforms_fuzzing::{self as fuzzing, ClientScript, ClientStep, MuxScript, MuxStep};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // The repository root: this crate sits in `fuzzing/`.
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 const FORMATS: [&str; 6] = ["typed", "magic", "frame", "mux", "request", "response"];
@@ -306,7 +305,7 @@ fn scripted_mux_session() {
             MuxStep::DropSession,
         ],
     };
-    let report = fuzzing::session::mux_session(&script);
+    let report = fuzzing::mux_session::mux_session(&script);
     eprintln!("{report:?}");
     // 10 bytes, then 70,000 in two frames; six frames in from the peer
     // (the last four bytes are a header without its payload).
@@ -317,7 +316,7 @@ fn scripted_mux_session() {
         small_limit: Some(4),
         ..script
     };
-    let report = fuzzing::session::mux_session(&with_limit);
+    let report = fuzzing::mux_session::mux_session(&with_limit);
     eprintln!("{report:?}");
     assert_eq!(report.frames_sent, 0, "the first frame is over the limit");
     assert_eq!(panics(), 0);
@@ -367,7 +366,7 @@ fn scripted_reqres_client() {
             ClientStep::DropClient,
         ],
     };
-    let report = fuzzing::session::reqres_client(&script);
+    let report = fuzzing::reqres_client::reqres_client(&script);
     eprintln!("{report:?}");
     assert_eq!(report.answered, 2, "{report:?}");
     assert_eq!(report.invalid, 2, "{report:?}");
@@ -376,7 +375,7 @@ fn scripted_reqres_client() {
         small_limit: Some(8),
         ..script.clone()
     };
-    let report = fuzzing::session::reqres_client(&with_limit);
+    let report = fuzzing::reqres_client::reqres_client(&with_limit);
     eprintln!("{report:?}");
     assert_eq!(report.answered, 0, "every answer is over the line limit");
     let peer_closes = ClientScript {
@@ -387,7 +386,7 @@ fn scripted_reqres_client() {
         ],
         ..script
     };
-    let report = fuzzing::session::reqres_client(&peer_closes);
+    let report = fuzzing::reqres_client::reqres_client(&peer_closes);
     assert_eq!(report.closed, 2, "{report:?}");
     assert_eq!(panics(), 0);
 }
@@ -424,6 +423,6 @@ fn regression_answer_to_a_request_not_yet_written() {
             },
         ],
     };
-    let report = fuzzing::session::reqres_client(&script);
+    let report = fuzzing::reqres_client::reqres_client(&script);
     assert_eq!(report.answered, 1, "{report:?}");
 }

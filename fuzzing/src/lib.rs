@@ -1,7 +1,8 @@
-//! The logic of the fuzz targets (feature `fuzzing`; not a public API).
+//! The logic of the fuzz targets (a workspace crate of its own, never
+//! published: the library carries no fuzzing code or test-only features).
 //!
 //! Each function here is one fuzz target's body. The cargo-fuzz targets in
-//! `fuzz/` call them, and `tests/fuzz_corpus.rs` replays the seed corpus
+//! `fuzz/` call them, and `fuzzing/tests/corpus.rs` replays the seed corpus
 //! (made from `spec/vectors/`) and `fuzz/regressions/` through them on
 //! stable Rust, so CI checks the same invariants where libFuzzer is not
 //! available. Every check is an `assert!`: a broken invariant is a panic,
@@ -21,9 +22,9 @@
 //! - [`codec`]: the tokio-util codec fed chunk by chunk gives the same
 //!   messages and the same first error as a one-shot loop over the whole
 //!   input, and its buffer stays within a bound set by the limit.
-//! - [`session::mux_session`] and [`session::reqres_client`]: a scripted
-//!   peer against the real transport types, on a current-thread runtime
-//!   with paused time (see [`session`]).
+//! - [`mux_session::mux_session`] and [`reqres_client::reqres_client`]: a
+//!   scripted peer against the real transport types, on a current-thread
+//!   runtime with paused time (see the `peer` module).
 //!
 //! Memory: the parsers cannot allocate. They are built, unchanged, in the
 //! `--no-default-features` configuration, which links no allocator at all,
@@ -32,19 +33,20 @@
 //! campaigns run with libFuzzer's `-rss_limit_mb`/`-malloc_limit_mb` (see
 //! `fuzz/README.md`).
 
-use alloc::string::ToString;
-use alloc::vec::Vec;
-
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
-use crate::transport::codec::WireCodec;
-use crate::wire::{Encode, Needed, Status, WireFormat};
-use crate::{frame, magic, mux, reqres, typed, Error, ErrorKind};
+use wireforms::transport::codec::WireCodec;
+use wireforms::{
+    frame, magic, mux, reqres, typed, Encode, Error, ErrorKind, Needed, Status, WireFormat,
+};
 
-pub mod session;
+pub mod mux_session;
+mod peer;
+pub mod reqres_client;
 
-pub use session::{ClientScript, MuxScript};
+pub use mux_session::{MuxScript, MuxStep};
+pub use reqres_client::{ClientScript, ClientStep};
 
 /// Needs above this are checked against the oracle only, not by actually
 /// appending the bytes (a 1 MiB need would make every run slow).
@@ -457,7 +459,7 @@ fn check_complete<F: FuzzFormat>(
     }
 
     // Re-encoding gives back the consumed bytes.
-    let mut out = alloc::vec![0u8; message.encoded_len()];
+    let mut out = vec![0u8; message.encoded_len()];
     let emitted = message.emit(&mut out);
     if F::unencodable(&message) {
         // spec reqres §4.1/§5.5: a receiver accepts a last field ending in
@@ -633,7 +635,7 @@ impl<'a> CodecInput<'a> {
         if self.answer_last_line {
             control |= 0x80;
         }
-        let mut out = alloc::vec![control];
+        let mut out = vec![control];
         out.extend_from_slice(&self.chunks[..k]);
         out.extend_from_slice(self.data);
         out
@@ -643,7 +645,7 @@ impl<'a> CodecInput<'a> {
 /// Cuts `data` into the chunks `sizes` says.
 fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
     if sizes.is_empty() || sizes.iter().all(|&s| s == 0) && !data.is_empty() {
-        return alloc::vec![data];
+        return vec![data];
     }
     let mut out = Vec::new();
     let mut at = 0usize;
@@ -834,10 +836,10 @@ targets! {
     codec_request => codec::<reqres::RequestLine>;
     codec_response => codec::<reqres::ResponseLine>;
     mux_session => |d| with_arbitrary(d, |s: MuxScript| {
-        session::mux_session(&s);
+        mux_session::mux_session(&s);
     });
     reqres_client => |d| with_arbitrary(d, |s: ClientScript| {
-        session::reqres_client(&s);
+        reqres_client::reqres_client(&s);
     });
 }
 
