@@ -148,6 +148,19 @@ pub fn mux_session(script: &MuxScript) -> MuxReport {
     runtime().block_on(run_mux(script))
 }
 
+/// [`mux_session`] on a multi-thread runtime (two workers, real time: each
+/// step that waits takes its bound), where the session's reader, writer
+/// and the script run in parallel. Too slow for a fuzz campaign; the
+/// replay tests run it on their scripts.
+pub fn mux_session_threaded(script: &MuxScript) -> MuxReport {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime builds")
+        .block_on(run_mux(script))
+}
+
 async fn run_mux(script: &MuxScript) -> MuxReport {
     let limits = match script.small_limit {
         Some(max) => mux::Limits {
@@ -263,18 +276,63 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
         tokio::task::yield_now().await;
     }
 
-    let stats = session.as_ref().map(|s| s.stats());
+    // Completeness: the peer ends its side and the application takes
+    // everything (accepting every waiting channel, reading every handle to
+    // its end, all at once so that no channel's backpressure blocks
+    // another), so the session reads every frame the peer sent, up to the
+    // first that does not parse.
+    peer.shutdown().await;
+    let mut ended = vec![false; handles.len()];
+    let mut accepting = session.is_some();
+    let give_up = tokio::time::Instant::now() + TEARDOWN;
+    while accepting || ended.iter().any(|e| !e) {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "mux: the session never ended after the peer closed"
+        );
+        if let (true, Some(s)) = (accepting, session.as_mut()) {
+            match timeout(STEP, s.accept()).await {
+                Ok(Some(ch)) => {
+                    handles.push(ch);
+                    ended.push(false);
+                }
+                Ok(None) => accepting = false,
+                Err(_) => {}
+            }
+        }
+        for (ch, ended) in handles.iter_mut().zip(ended.iter_mut()) {
+            while !*ended {
+                match timeout(STEP, ch.next()).await {
+                    Ok(Some(Ok(payload))) => {
+                        received.entry(ch.id().0).or_default().push(payload);
+                        received_count += 1;
+                    }
+                    Ok(Some(Err(e))) => assert_kind(&e, &[ErrorKind::Closed], "receive"),
+                    Ok(None) => *ended = true,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    let stats = match (&session, handles.first()) {
+        (Some(s), _) => Some(s.stats()),
+        (None, Some(ch)) => Some(ch.session_stats()),
+        (None, None) => None,
+    };
+
     drop(handles);
     drop(session);
-    // With every handle gone the writer flushes its queue and closes.
+    // With every handle gone the writer flushes its queue and closes, and
+    // nothing of the session is left running, while the peer is still
+    // there (a task waiting for the peer would show here).
     assert!(
         peer.read_to_end().await,
         "mux: the session never closed its side"
     );
+    all_tasks_end("mux").await;
     let sent = core::mem::take(&mut peer.sent);
     let written = core::mem::take(&mut peer.received);
     drop(peer);
-    all_tasks_end("mux").await;
 
     // The session writes whole, valid frames, and only what it was given.
     let (out, frames_written, whole) = mux_frames(&written, &mux::Limits::default());
@@ -298,12 +356,26 @@ async fn run_mux(script: &MuxScript) -> MuxReport {
             "mux: channel {id} received payloads the peer did not send"
         );
     }
+    // And every frame it read is accounted for, exactly once (spec mux
+    // §10.1): it read them all, delivered what the application took, and
+    // counted the rest as discarded; nothing is left queued.
     if let Some(stats) = stats {
-        assert!(
-            stats.delivered + stats.discarded <= count as u64,
-            "{stats:?}"
+        assert_eq!(stats.received, count as u64, "mux: frames read: {stats:?}");
+        assert_eq!(
+            stats.received,
+            stats.delivered + stats.discarded + stats.queued,
+            "mux: accounting: {stats:?}"
         );
-        assert!(received_count <= stats.delivered, "{stats:?}");
+        assert_eq!(stats.queued, 0, "mux: frames left queued: {stats:?}");
+        assert_eq!(
+            stats.delivered, received_count,
+            "mux: delivered != taken by the application: {stats:?}"
+        );
+        assert_eq!(
+            stats.discarded,
+            stats.discarded_by.iter().sum::<u64>(),
+            "mux: discard reasons: {stats:?}"
+        );
     }
     MuxReport {
         frames_written,

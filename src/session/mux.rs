@@ -552,7 +552,10 @@ impl Demux {
 
     /// The counters.
     pub fn stats(&self) -> DemuxStats {
-        self.stats
+        DemuxStats {
+            queued_bytes: self.queued_bytes() as u64,
+            ..self.stats
+        }
     }
 
     /// Verifies the accounting against the tables (for tests and fuzz
@@ -607,14 +610,13 @@ impl Demux {
 
     fn queued(&mut self, frames: u64) {
         self.stats.queued += frames;
-        self.stats.queued_bytes = self.queued_bytes() as u64;
-        self.stats.peak_queued_bytes = self.stats.peak_queued_bytes.max(self.stats.queued_bytes);
+        let now = self.queued_bytes() as u64;
+        self.stats.peak_queued_bytes = self.stats.peak_queued_bytes.max(now);
     }
 
     /// Counts `frames` that were queued as discarded.
     fn unqueue(&mut self, reason: Discard, frames: usize) {
         self.stats.queued -= frames as u64;
-        self.stats.queued_bytes = self.queued_bytes() as u64;
         self.count_discarded(reason, frames as u64);
     }
 
@@ -691,6 +693,7 @@ mod test {
         assert_eq!(d.handle_frame(A, frame(2)), Admit::Queued);
         checked(&d);
         assert_eq!(d.recv(A), Recv::Item(frame(1)));
+        assert_eq!(checked(&d).queued_bytes, (2 + FRAME_COST) as u64);
         assert_eq!(d.recv(A), Recv::Item(frame(2)));
         assert_eq!(d.recv(A), Recv::Empty);
         let s = checked(&d);
@@ -698,6 +701,8 @@ mod test {
             (s.received, s.delivered, s.discarded, s.queued),
             (2, 2, 0, 0)
         );
+        let peak = (3 + 2 * FRAME_COST) as u64;
+        assert_eq!((s.queued_bytes, s.peak_queued_bytes), (0, peak));
     }
 
     #[test]

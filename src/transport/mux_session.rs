@@ -608,6 +608,13 @@ impl MuxChannel {
         self.id
     }
 
+    /// The counters of the session this channel belongs to (readable after
+    /// the [`MuxSession`] handle is gone).
+    pub fn session_stats(&self) -> MuxStats {
+        let state = self.shared.lock();
+        MuxStats::new(state.demux.stats(), state.written)
+    }
+
     /// Queues the frames of the last `start_send` one at a time.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while self.unsent.is_some() {
