@@ -203,7 +203,11 @@ pub fn mux_core(script: &CoreScript) -> CoreReport {
                             "a new id discarded as {reason:?}"
                         );
                         if !model.accepting {
-                            assert_eq!(reason, Discard::NotAccepting);
+                            // A dropped id stays dropped: either reason.
+                            assert!(
+                                matches!(reason, Discard::NotAccepting | Discard::DroppedId),
+                                "a new id discarded as {reason:?} after accepting stopped"
+                            );
                         }
                         model.discard(reason, 1);
                     }
