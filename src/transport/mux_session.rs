@@ -163,13 +163,13 @@ impl MuxConfig {
     }
 
     fn demux(&self) -> DemuxConfig {
-        let mut config = DemuxConfig::default();
-        config.max_channels = self.max_channels;
-        config.accept_backlog = self.accept_backlog.max(1);
-        config.channel_queue = self.channel_queue.max(1);
-        config.budget = self.budget;
-        config.max_payload_len = usize::from(self.limits.max_payload_len);
-        config
+        DemuxConfig {
+            max_channels: self.max_channels,
+            accept_backlog: self.accept_backlog.max(1),
+            channel_queue: self.channel_queue.max(1),
+            budget: self.budget,
+            max_payload_len: usize::from(self.limits.max_payload_len),
+        }
     }
 }
 
