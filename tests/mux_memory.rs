@@ -2,8 +2,8 @@
 //!
 //! A peer starts 64 channels and sends 32 frames of 65,535 bytes on each
 //! while the application never accepts or reads. Measured with a counting
-//! allocator (the honest measure: every buffer, queue and task counts); one
-//! test in this binary so that nothing else allocates meanwhile.
+//! allocator (the honest measure: every buffer, queue and task counts); the
+//! tests of this binary measure one at a time.
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -17,6 +17,8 @@ struct Counting;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// One measurement at a time (the tests of this binary run in parallel).
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -59,6 +61,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
     let session = MuxSession::new(io, config);
     let payload = vec![0x5a; PAYLOAD];
     tokio::task::yield_now().await;
+    let _guard = MEASURING.lock().unwrap();
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     support::bounded("flood", async {
@@ -99,4 +102,54 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
     );
     drop(session);
     drop(peer);
+}
+
+/// Shared payloads keep their read buffer alive: a held channel that is
+/// never read, fed frames just long enough to be kept without a copy, each
+/// followed by a discarded full frame.
+#[tokio::test(flavor = "current_thread")]
+async fn shared_payloads_stay_near_the_budget() {
+    // A long queue, so that the held half of the budget is what stops it.
+    let config = MuxConfig::default().channel_queue(10_000);
+    let budget = config.budget;
+    let (io, mut peer) = tokio::io::duplex(64 * 1024);
+    let session = MuxSession::new(io, config);
+    let held = session.open(ChannelId(1)).unwrap();
+    drop(session.open(ChannelId(2)).unwrap());
+    let kept = vec![0x11; PAYLOAD / 2];
+    let dropped = vec![0x22; PAYLOAD];
+    tokio::task::yield_now().await;
+    let _guard = MEASURING.lock().unwrap();
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    // Until the session stops reading (backpressure on the held channel).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        for _ in 0..1000 {
+            for (id, payload) in [(ChannelId(1), &kept), (ChannelId(2), &dropped)] {
+                let mut head = [0u8; HEADER_LEN];
+                MuxHeader {
+                    channel: id,
+                    payload_len: payload.len() as u16,
+                }
+                .emit(&mut head);
+                peer.write_all(&head).await.unwrap();
+                peer.write_all(payload).await.unwrap();
+            }
+        }
+    })
+    .await;
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let stats = session.stats();
+    eprintln!(
+        "mux shared payloads: peak allocation growth {peak} B (budget {budget} B); {stats:?}"
+    );
+    assert!(stats.queued_bytes <= budget as u64 / 2, "{stats:?}");
+    // Each payload kept without a copy keeps about twice its length alive
+    // (its read buffer): the held half of the budget costs about all of it.
+    assert!(
+        peak <= budget + OVERHEAD,
+        "peak growth {peak} B over the budget {budget} B + {OVERHEAD} B"
+    );
+    drop(held);
+    drop(session);
 }

@@ -339,26 +339,29 @@ async fn dropping_every_handle_writes_what_is_queued_then_closes() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn flush_waits_until_the_frames_are_written() {
+async fn session_flush_and_channel_close_wait_until_the_frames_are_written() {
     use tokio::io::AsyncReadExt;
     let (io, mut peer) = tokio::io::duplex(64);
     let a = MuxSession::new(io, MuxConfig::default());
     let mut ch = a.open(ChannelId(1)).unwrap();
     ch.feed(Bytes::from(vec![7u8; 1000])).await.unwrap();
     // The pipe holds 64 bytes and the peer does not read: not written yet.
-    let pending = tokio::time::timeout(Duration::from_secs(1), ch.flush()).await;
-    assert!(
-        pending.is_err(),
-        "flush returned before the frame was written"
-    );
+    // A sink flush only queues; the session's flush and the sink's close
+    // wait for the write.
+    bounded("queued", ch.flush()).await.unwrap();
     let pending = tokio::time::timeout(Duration::from_secs(1), a.flush()).await;
     assert!(pending.is_err(), "session flush returned before the write");
+    let pending = tokio::time::timeout(Duration::from_secs(1), ch.close()).await;
+    assert!(
+        pending.is_err(),
+        "close returned before the frame was written"
+    );
     let reader = tokio::spawn(async move {
         let mut got = vec![0u8; 1004];
         peer.read_exact(&mut got).await.unwrap();
         (peer, got)
     });
-    bounded("flush", ch.flush()).await.unwrap();
+    bounded("close", ch.close()).await.unwrap();
     bounded("session flush", a.flush()).await.unwrap();
     assert_eq!(a.stats().written, 1);
     let (_peer, got) = reader.await.unwrap();
