@@ -21,7 +21,8 @@
 //!   the [`Demux`] docs describe. Payloads shorter than half the largest
 //!   frame are copied out of the read buffer (shared, each would keep its
 //!   whole buffer alive while the budget counts its length); longer ones
-//!   are kept without a copy.
+//!   are kept without a copy and keep about twice their length alive, so
+//!   memory stays within about twice the budget in the worst case.
 //! - **Slow readers:** when the channels the application holds are at their
 //!   half of the budget, or one has [`MuxConfig::channel_queue`] frames
 //!   queued, the reader stops reading the connection: backpressure reaches
