@@ -18,7 +18,7 @@ struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// One measurement at a time (the tests of this binary run in parallel).
-static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -61,7 +61,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
     let session = MuxSession::new(io, config);
     let payload = vec![0x5a; PAYLOAD];
     tokio::task::yield_now().await;
-    let _guard = MEASURING.lock().unwrap();
+    let _guard = MEASURING.lock().await;
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     support::bounded("flood", async {
@@ -119,7 +119,7 @@ async fn shared_payloads_stay_near_the_budget() {
     let kept = vec![0x11; PAYLOAD / 2];
     let dropped = vec![0x22; PAYLOAD];
     tokio::task::yield_now().await;
-    let _guard = MEASURING.lock().unwrap();
+    let _guard = MEASURING.lock().await;
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     // Until the session stops reading (backpressure on the held channel).
