@@ -55,13 +55,13 @@ const OVERHEAD: usize = 1024 * 1024;
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_channel_flood_is_held_within_the_byte_budget() {
+    let _measuring = MEASURING.lock().await;
     let config = MuxConfig::default();
     let budget = config.budget;
     let (io, mut peer) = tokio::io::duplex(64 * 1024);
     let session = MuxSession::new(io, config);
     let payload = vec![0x5a; PAYLOAD];
     tokio::task::yield_now().await;
-    let _guard = MEASURING.lock().await;
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     support::bounded("flood", async {
@@ -109,6 +109,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
 /// followed by a discarded full frame.
 #[tokio::test(flavor = "current_thread")]
 async fn shared_payloads_stay_near_the_budget() {
+    let _measuring = MEASURING.lock().await;
     // A long queue, so that the held half of the budget is what stops it.
     let config = MuxConfig::default().channel_queue(10_000);
     let budget = config.budget;
@@ -119,7 +120,6 @@ async fn shared_payloads_stay_near_the_budget() {
     let kept = vec![0x11; PAYLOAD / 2];
     let dropped = vec![0x22; PAYLOAD];
     tokio::task::yield_now().await;
-    let _guard = MEASURING.lock().await;
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     // Until the session stops reading (backpressure on the held channel).
