@@ -34,7 +34,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: the payload length (4).
@@ -57,6 +57,7 @@ mod section {
     pub const INCOMPLETE: &str = "frame/5.1";
     pub const TOO_LARGE: &str = "frame/5.2";
     pub const SENDER_LENGTH: &str = "frame/4.1";
+    pub const SENDER_LIMIT: &str = "frame/4";
 }
 
 /// What a receiver enforces.
@@ -71,6 +72,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::try_from(self.max_payload_len).unwrap_or(usize::MAX)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u32::try_from(max).unwrap_or(u32::MAX);
     }
 }
 
@@ -274,6 +287,8 @@ pub struct LengthFramed;
 impl WireFormat for LengthFramed {
     const NAME: &'static str = "frame";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Frame<'a>;
     #[cfg(feature = "alloc")]

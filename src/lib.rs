@@ -63,7 +63,7 @@ pub mod session;
 pub mod transport;
 
 pub use error::{Error, ErrorKind};
-pub use wire::{Encode, Needed, Status, WireFormat};
+pub use wire::{Encode, LengthLimit, Needed, Status, WireFormat};
 
 // The README's examples run as doctests, so they cannot rot.
 #[cfg(doctest)]

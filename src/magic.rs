@@ -41,7 +41,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: magic (4), version (1), type (1), payload length (2).
@@ -74,6 +74,7 @@ mod section {
     pub const BAD_VERSION: &str = "magic/5.3";
     pub const TOO_LARGE: &str = "magic/5.4";
     pub const SENDER_LENGTH: &str = "magic/4.1";
+    pub const SENDER_LIMIT: &str = "magic/4";
 }
 
 /// A packet type code. Every value is valid on the wire.
@@ -100,6 +101,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::from(self.max_payload_len)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u16::try_from(max).unwrap_or(u16::MAX);
     }
 }
 
@@ -355,6 +368,8 @@ pub struct Magic;
 impl WireFormat for Magic {
     const NAME: &'static str = "magic";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Packet<'a>;
     #[cfg(feature = "alloc")]

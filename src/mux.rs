@@ -37,7 +37,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: channel (2) and payload length (2).
@@ -61,6 +61,9 @@ mod section {
     pub const INCOMPLETE: &str = "mux/5.1";
     pub const TOO_LARGE: &str = "mux/5.2";
     pub const SENDER_LENGTH: &str = "mux/4.1";
+    #[cfg(feature = "alloc")]
+    pub const UNANSWERABLE: &str = "mux/6";
+    pub const SENDER_LIMIT: &str = "mux/4";
 }
 
 /// A logical channel id. Every value, 0 included, is valid on the wire.
@@ -80,6 +83,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::from(self.max_payload_len)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u16::try_from(max).unwrap_or(u16::MAX);
     }
 }
 
@@ -214,7 +229,7 @@ impl Encode for MuxFrame<'_> {
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::{reference_reply, split, MuxFrameBuf};
+pub use owned::{reference_reply, reference_reply_within, split, split_within, MuxFrameBuf};
 
 #[cfg(feature = "alloc")]
 mod owned {
@@ -283,14 +298,30 @@ mod owned {
     /// [`MAX_PAYLOAD_LEN`] bytes each, in order (spec §4.1). An empty payload
     /// gives one empty frame. The chunks share `payload`'s memory.
     pub fn split(channel: ChannelId, payload: Bytes) -> impl Iterator<Item = MuxFrameBuf> {
+        split_within(channel, payload, &Limits::default())
+    }
+
+    /// [`split`] for a receiver that enforces `limits`: frames of at most
+    /// `limits.max_payload_len` bytes, so a peer with a lower limit than the
+    /// format's accepts every one (spec §3). A limit of 0 is taken as 1
+    /// (no non-empty payload fits in no bytes); callers that must honour a
+    /// zero limit refuse non-empty payloads first.
+    pub fn split_within(
+        channel: ChannelId,
+        payload: Bytes,
+        limits: &Limits,
+    ) -> impl Iterator<Item = MuxFrameBuf> {
         Split {
             channel,
+            max: usize::from(limits.max_payload_len.max(1)),
             rest: Some(payload),
         }
     }
 
     struct Split {
         channel: ChannelId,
+        /// Largest chunk, at least 1.
+        max: usize,
         // `None` once the last chunk (possibly empty) has been handed out.
         rest: Option<Bytes>,
     }
@@ -300,8 +331,8 @@ mod owned {
 
         fn next(&mut self) -> Option<MuxFrameBuf> {
             let mut rest = self.rest.take()?;
-            let chunk = if rest.len() > MAX_PAYLOAD_LEN {
-                let chunk = rest.split_to(MAX_PAYLOAD_LEN);
+            let chunk = if rest.len() > self.max {
+                let chunk = rest.split_to(self.max);
                 self.rest = Some(rest);
                 chunk
             } else {
@@ -313,7 +344,7 @@ mod owned {
         fn size_hint(&self) -> (usize, Option<usize>) {
             let n = match &self.rest {
                 None => 0,
-                Some(rest) => rest.len().div_ceil(MAX_PAYLOAD_LEN).max(1),
+                Some(rest) => rest.len().div_ceil(self.max).max(1),
             };
             (n, Some(n))
         }
@@ -328,13 +359,40 @@ mod owned {
     /// more (spec §9). The guide's server only answers channels 1 and 2;
     /// this one answers every channel (spec §9).
     pub fn reference_reply(request: &MuxFrame<'_>) -> Vec<MuxFrameBuf> {
+        split(request.channel, echo(request)).collect()
+    }
+
+    /// [`reference_reply`] for a peer that enforces `limits`, taken by the
+    /// reference server to be its own: the reply is cut into frames of at
+    /// most `limits.max_payload_len` bytes (spec §6), so a peer configured
+    /// like the server reads every one.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] (section `mux/6`) when `limits.max_payload_len`
+    /// is 0: no reply fits, and a server closes the connection.
+    pub fn reference_reply_within(
+        request: &MuxFrame<'_>,
+        limits: &Limits,
+    ) -> Result<Vec<MuxFrameBuf>, Error> {
+        let payload = echo(request);
+        if limits.max_payload_len == 0 {
+            return Err(Error::TooLarge {
+                len: payload.len() as u64,
+                max: 0,
+                section: section::UNANSWERABLE,
+            });
+        }
+        Ok(split_within(request.channel, payload, limits).collect())
+    }
+
+    fn echo(request: &MuxFrame<'_>) -> Bytes {
         // "Echo 65535: " is the longest prefix: 12 bytes.
         let prefix = alloc::format!("Echo {}: ", request.channel.0);
         let mut payload =
             BytesMut::with_capacity(prefix.len().saturating_add(request.payload.len()));
         payload.put_slice(prefix.as_bytes());
         payload.put_slice(request.payload);
-        split(request.channel, payload.freeze()).collect()
+        payload.freeze()
     }
 }
 
@@ -345,6 +403,8 @@ pub struct Mux;
 impl WireFormat for Mux {
     const NAME: &'static str = "mux";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;
     #[cfg(feature = "alloc")]

@@ -34,7 +34,7 @@ use nom::Parser;
 
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, Status, WireFormat};
+use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: payload length (4) and type (1).
@@ -57,6 +57,7 @@ mod section {
     pub const INCOMPLETE: &str = "typed/5.1";
     pub const TOO_LARGE: &str = "typed/5.2";
     pub const SENDER_LENGTH: &str = "typed/4.1";
+    pub const SENDER_LIMIT: &str = "typed/4";
 }
 
 /// A message type code. Every value is valid on the wire.
@@ -83,6 +84,18 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+/// The limit is the payload length; the header is not counted.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        usize::try_from(self.max_payload_len).unwrap_or(usize::MAX)
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        // The length field cannot say more than its type holds.
+        self.max_payload_len = u32::try_from(max).unwrap_or(u32::MAX);
     }
 }
 
@@ -295,6 +308,8 @@ pub struct Typed;
 impl WireFormat for Typed {
     const NAME: &'static str = "typed";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    const FIXED_HEADER_LEN: usize = HEADER_LEN;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = TypedMessage<'a>;
     #[cfg(feature = "alloc")]

@@ -229,6 +229,23 @@ pub(crate) fn check_room(out: &[u8], len: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// A receiver's length limit, seen the same way for every format: the
+/// payload length for the four length-prefixed formats, the whole line
+/// (its `LF` included) for the line formats.
+///
+/// Lets code that is generic over the formats (a codec's
+/// [`set_max_len`](crate::transport::codec::WireCodec::set_max_len), the
+/// command-line tool) read and change the one limit each format has.
+pub trait LengthLimit {
+    /// The largest length accepted, inclusive.
+    fn max_len(&self) -> usize;
+
+    /// Sets the largest length accepted. A value larger than the format's
+    /// length field can say is clipped to what it can say (as tokio-util's
+    /// `set_max_frame_length` does), since no header could ask for more.
+    fn set_max_len(&mut self, max: usize);
+}
+
 /// One of the wire formats, for code that is generic over them.
 ///
 /// Implemented by the marker types [`Typed`](crate::typed::Typed),
@@ -243,8 +260,19 @@ pub trait WireFormat {
     /// The spec section a stream that ends inside a message breaks.
     const INCOMPLETE_SECTION: &'static str;
 
+    /// Length of the fixed header that carries a message's length: once
+    /// this many bytes of a message are buffered, its length has been
+    /// checked against the limits. 0 for the line formats, which have no
+    /// header: their limit is checked on every byte.
+    const FIXED_HEADER_LEN: usize;
+
+    /// The spec section that tells a sender to stay within the receiver's
+    /// limit (section 4 of each format), cited by
+    /// [`check_encoded_len`](WireFormat::check_encoded_len).
+    const SENDER_LIMIT_SECTION: &'static str;
+
     /// What a receiver enforces (maximum lengths).
-    type Limits: Clone + Default + fmt::Debug + Send + Sync + 'static;
+    type Limits: Clone + Default + fmt::Debug + Send + Sync + 'static + LengthLimit;
 
     /// A parsed message borrowing from the input.
     type Message<'a>: Encode + fmt::Debug + PartialEq + Copy;
@@ -252,6 +280,28 @@ pub trait WireFormat {
     /// The owned form, with payloads as [`bytes::Bytes`].
     #[cfg(feature = "alloc")]
     type Owned: Encode + fmt::Debug + PartialEq + Clone + Send + Sync + 'static;
+
+    /// Checks that a receiver enforcing `limits` accepts a message of this
+    /// format that encodes to `encoded_len` bytes, so that a sender can
+    /// refuse what its peer would refuse instead of sending it.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] with the message's length and the limit, in the
+    /// units of [`LengthLimit::max_len`] (payload bytes, or line bytes).
+    fn check_encoded_len(encoded_len: usize, limits: &Self::Limits) -> Result<(), Error> {
+        // The header is not counted by a payload limit; a line limit counts
+        // everything (FIXED_HEADER_LEN is 0 there).
+        let len = encoded_len.saturating_sub(Self::FIXED_HEADER_LEN);
+        let max = limits.max_len();
+        if len > max {
+            return Err(Error::TooLarge {
+                len: len as u64,
+                max: max as u64,
+                section: Self::SENDER_LIMIT_SECTION,
+            });
+        }
+        Ok(())
+    }
 
     /// Parses one message from the front of `input`.
     ///

@@ -241,16 +241,21 @@ impl<R: Read> StreamDecoder<R> {
         }
     }
 
-    /// Reads at least one more byte (or notes the end), keeping room for
-    /// `needed` more bytes; `needed` was checked against the limit by the parser.
+    /// Reads at least one more byte (or notes the end). `needed` more bytes
+    /// are known to be coming (checked against the limit by the parser),
+    /// but room is made only for what can arrive now: at most the bytes
+    /// held again, and at least [`CHUNK`]. A header may declare gigabytes
+    /// that never come; the buffer grows with what does, doubling at most
+    /// per read.
     fn fill(&mut self, needed: usize) -> Result<()> {
         let held = self.end - self.start;
-        let want = held.saturating_add(needed.max(CHUNK));
-        if self.start > 0 && self.buf.len() - self.end < needed.max(CHUNK) {
+        let room = needed.min(held.max(CHUNK)).max(CHUNK);
+        if self.start > 0 && self.buf.len() - self.end < room {
             self.buf.copy_within(self.start..self.end, 0);
             self.start = 0;
             self.end = held;
         }
+        let want = self.end.saturating_add(room);
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }

@@ -10,10 +10,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use wireforms::magic;
 use wireforms::magic::PacketBuf;
-use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
+use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
-use wireforms::transport::udp::serve_udp;
+use wireforms::transport::udp::{max_datagram_len, serve_udp};
 use wireforms::typed::{Typed, TypedMessageBuf};
 
 use crate::formats::{CliFormat, Format, LimitArgs};
@@ -110,6 +110,7 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
         messages = stats.messages,
         wire_errors = stats.wire_errors,
         timeouts = stats.timeouts,
+        unanswerable = stats.unanswerable,
         aborted = stats.aborted,
         "stopped"
     );
@@ -141,9 +142,13 @@ async fn serve_datagrams(args: &ServeArgs, token: CancellationToken) -> Result<i
                 .await
         }
         _ => {
-            let h: fn(RequestBuf) -> Vec<ResponseBuf> = request_reply;
-            serve_udp::<RequestLine, ResponseLine, _>(socket, RequestLine::limits(l)?, h, token)
-                .await
+            let limits = RequestLine::limits(l)?;
+            // A reply must fit in the peer's line limit and in one datagram.
+            let replies = wireforms::reqres::Limits {
+                max_line_len: limits.max_line_len.min(max_datagram_len(&addr)),
+            };
+            let h = reference::RequestReplies::new(replies);
+            serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
         }
     }
     .map_err(|e| anyhow!("server failed: {e}"))?;

@@ -80,7 +80,9 @@
 //!
 //! With the `alloc` feature, [`RequestBuf`] and [`ResponseBuf`] own their
 //! fields as [`Text`], which shares the codec's read buffer instead of
-//! copying it, and [`reference_reply`] answers like the guide's server.
+//! copying it, [`reference_reply`] answers like the guide's server, and
+//! [`reference_reply_within`] keeps that answer within the peer's line
+//! limit, as a server must (spec §4, §6).
 //!
 //! [`Needed::Unknown`]: crate::Needed::Unknown
 
@@ -89,7 +91,7 @@ use nom::combinator::rest;
 use nom::sequence::terminated;
 use nom::Parser;
 
-use crate::wire::{check_room, Encode, Needed, Status, WireFormat};
+use crate::wire::{check_room, Encode, LengthLimit, Needed, Status, WireFormat};
 use crate::Error;
 
 #[cfg(feature = "alloc")]
@@ -101,8 +103,10 @@ mod text;
 #[cfg(feature = "alloc")]
 pub use owned::{RequestBuf, ResponseBuf};
 #[cfg(feature = "alloc")]
-pub use reply::reference_reply;
-pub use reply::{simple_uppercase, STATUS_OK, UNKNOWN_COMMAND};
+pub use reply::{reference_reply, reference_reply_within};
+pub use reply::{
+    simple_uppercase, REPLY_ENDS_WITH_CR, REPLY_TOO_LONG, STATUS_ERR, STATUS_OK, UNKNOWN_COMMAND,
+};
 #[cfg(feature = "alloc")]
 pub use text::Text;
 
@@ -122,6 +126,8 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
+    pub const UNANSWERABLE: &str = "reqres/6";
+    pub const SENDER_LIMIT: &str = "reqres/4";
 }
 
 /// What a receiver enforces.
@@ -137,6 +143,17 @@ impl Default for Limits {
         Limits {
             max_line_len: DEFAULT_MAX_LINE_LEN,
         }
+    }
+}
+
+/// The limit is the whole line, its `LF` and any `CR` included.
+impl LengthLimit for Limits {
+    fn max_len(&self) -> usize {
+        self.max_line_len
+    }
+
+    fn set_max_len(&mut self, max: usize) {
+        self.max_line_len = max;
     }
 }
 
@@ -362,7 +379,8 @@ impl Encode for Request<'_> {
 pub struct Response<'a> {
     /// The ID of the request this answers.
     pub id: &'a str,
-    /// Status (always `OK` from the reference server).
+    /// Status (`OK` from the reference server, or `ERR` when the line
+    /// cannot carry the result, spec §6).
     pub status: &'a str,
     /// Result data: the rest of the line, `:` included.
     pub data: &'a str,
@@ -409,6 +427,9 @@ pub struct RequestLine;
 impl WireFormat for RequestLine {
     const NAME: &'static str = "request";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const FIXED_HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
     #[cfg(feature = "alloc")]
@@ -459,6 +480,9 @@ pub struct ResponseLine;
 impl WireFormat for ResponseLine {
     const NAME: &'static str = "response";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
+    // A line has no header: its limit is checked on every byte.
+    const FIXED_HEADER_LEN: usize = 0;
+    const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
     type Limits = Limits;
     type Message<'a> = Response<'a>;
     #[cfg(feature = "alloc")]

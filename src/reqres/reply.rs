@@ -4,8 +4,21 @@
 /// still `OK`, as in the guide).
 pub const UNKNOWN_COMMAND: &str = "Unknown command";
 
-/// The status of every reference-server response.
+/// The status of a reference-server response that carries its command's
+/// result.
 pub const STATUS_OK: &str = "OK";
+
+/// The status of a reference-server response that cannot carry its
+/// command's result; its data names the reason (spec §6).
+pub const STATUS_ERR: &str = "ERR";
+
+/// `ERR` data: the result would end with `\r`, which no line can carry
+/// (a receiver strips it with the line ending, spec §4.1, §5.5).
+pub const REPLY_ENDS_WITH_CR: &str = "reply ends with CR";
+
+/// `ERR` data: the response line would be longer than the receiver's
+/// line limit (spec §4, §6).
+pub const REPLY_TOO_LONG: &str = "reply too long";
 
 /// Unicode *simple* uppercase mapping of one scalar value, as Go's
 /// `unicode.ToUpper`: one char in, one char out.
@@ -41,34 +54,43 @@ fn ypogegrammeni_upper(c: char) -> Option<char> {
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::reference_reply;
+pub use owned::{reference_reply, reference_reply_within};
 
 #[cfg(feature = "alloc")]
 mod owned {
     use alloc::string::String;
 
-    use super::{simple_uppercase, STATUS_OK, UNKNOWN_COMMAND};
-    use crate::reqres::{Request, ResponseBuf, Text};
+    use super::{
+        simple_uppercase, REPLY_ENDS_WITH_CR, REPLY_TOO_LONG, STATUS_ERR, STATUS_OK,
+        UNKNOWN_COMMAND,
+    };
+    use crate::reqres::{section, Limits, Request, ResponseBuf, Text};
+    use crate::{Encode, Error};
 
-    /// The reference server's answer to `request` (spec §6): the same ID,
-    /// status `OK`, and data by command (case-sensitive):
+    /// The reference server's answer to `request` (spec §6), with no line
+    /// limit: the same ID, status `OK`, and data by command (case-sensitive):
     /// - `ECHO`: the arguments;
     /// - `UPPER`: the arguments with each scalar value mapped by
     ///   [`simple_uppercase`] (like the guide's `strings.ToUpper`);
     /// - `REVERSE`: the arguments' scalar values in reverse order;
     /// - anything else: [`UNKNOWN_COMMAND`].
     ///
-    /// Trailing `CR`s are dropped from the data: the guide sends them before
-    /// the `LF`, where every receiver strips them, and our serializer
-    /// refuses data ending in `CR` (spec §4.1, §9).
+    /// Data ending with `\r` cannot be sent (a receiver strips that `\r`
+    /// with the line ending, spec §4.1): the answer is then status
+    /// [`STATUS_ERR`] with data [`REPLY_ENDS_WITH_CR`], never altered data.
+    /// A server answers with [`reference_reply_within`], which also keeps
+    /// the line within the peer's limit.
     pub fn reference_reply(request: &Request<'_>) -> ResponseBuf {
         let args = request.args;
         let data = match request.command {
-            "ECHO" => Text::copy_from_str(args.trim_end_matches('\r')),
+            "ECHO" => Text::copy_from_str(args),
             "UPPER" => upper(args),
             "REVERSE" => reverse(args),
             _ => Text::from(UNKNOWN_COMMAND),
         };
+        if data.ends_with('\r') {
+            return error_reply(request, REPLY_ENDS_WITH_CR);
+        }
         ResponseBuf {
             id: Text::copy_from_str(request.id),
             status: Text::from(STATUS_OK),
@@ -76,21 +98,50 @@ mod owned {
         }
     }
 
+    /// [`reference_reply`], kept within `limits` (spec §4, §6): a response
+    /// line longer than `limits.max_line_len` is replaced by status
+    /// [`STATUS_ERR`] with data [`REPLY_TOO_LONG`].
+    ///
+    /// # Errors
+    /// [`Error::LineTooLong`] (section `reqres/6`) when even that response
+    /// is over the limit (the ID alone is too long for it): the request
+    /// cannot be answered, and a server closes the connection.
+    pub fn reference_reply_within(
+        request: &Request<'_>,
+        limits: &Limits,
+    ) -> Result<ResponseBuf, Error> {
+        let max = limits.max_line_len;
+        let reply = reference_reply(request);
+        if reply.encoded_len() <= max {
+            return Ok(reply);
+        }
+        let reply = error_reply(request, REPLY_TOO_LONG);
+        if reply.encoded_len() <= max {
+            return Ok(reply);
+        }
+        Err(Error::LineTooLong {
+            max,
+            section: section::UNANSWERABLE,
+        })
+    }
+
+    fn error_reply(request: &Request<'_>, reason: &'static str) -> ResponseBuf {
+        ResponseBuf {
+            id: Text::copy_from_str(request.id),
+            status: Text::from(STATUS_ERR),
+            data: Text::from(reason),
+        }
+    }
+
     fn upper(args: &str) -> Text {
         let mut out = String::with_capacity(args.len());
         out.extend(args.chars().map(simple_uppercase));
-        Text::from(trim_cr(out))
+        Text::from(out)
     }
 
     fn reverse(args: &str) -> Text {
         let mut out = String::with_capacity(args.len());
         out.extend(args.chars().rev());
-        Text::from(trim_cr(out))
-    }
-
-    fn trim_cr(mut text: String) -> String {
-        let keep = text.trim_end_matches('\r').len();
-        text.truncate(keep);
-        text
+        Text::from(out)
     }
 }

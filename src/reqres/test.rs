@@ -443,10 +443,61 @@ mod reference {
     }
 
     #[test]
-    fn test_reply_is_encodable_when_data_ends_in_cr() {
-        // The guide writes the CR before the LF, where the peer strips it.
-        assert_eq!(reply(b"9:REVERSE:\rab\n"), b"9:OK:ba\n");
-        assert_eq!(reply(b"9:ECHO:ab\r\r\n"), b"9:OK:ab\n");
+    fn test_data_ending_in_cr_is_an_err_reply() {
+        // spec §6: a final CR cannot be carried (the peer strips it with
+        // the line ending), so the answer says so instead of dropping it.
+        assert_eq!(reply(b"9:REVERSE:\rab\n"), b"9:ERR:reply ends with CR\n");
+        assert_eq!(reply(b"9:ECHO:ab\r\r\n"), b"9:ERR:reply ends with CR\n");
+        assert_eq!(reply(b"9:UPPER:\r\r\n"), b"9:ERR:reply ends with CR\n");
+        // A CR elsewhere is data.
+        assert_eq!(reply(b"9:REVERSE:a\rb\n"), b"9:OK:b\ra\n");
+    }
+
+    fn reply_within(line: &[u8], max_line_len: usize) -> Result<alloc::vec::Vec<u8>, Error> {
+        let limits = Limits { max_line_len };
+        reference_reply_within(&request(line), &limits).map(|r| r.to_bytes().unwrap().to_vec())
+    }
+
+    #[test]
+    fn test_reply_within_the_line_limit() {
+        // UPPER of ɐ (2 bytes) is Ɐ (3 bytes): 21,843 of them and one 'a'
+        // make a reply of exactly 65,536 bytes, which is sent.
+        let mut line = b"1:UPPER:".to_vec();
+        line.extend_from_slice("ɐ".repeat(21_843).as_bytes());
+        line.extend_from_slice(b"a\n");
+        let got = reply_within(&line, DEFAULT_MAX_LINE_LEN).unwrap();
+        assert_eq!(got.len(), DEFAULT_MAX_LINE_LEN);
+        assert!(got.starts_with(b"1:OK:\xe2\xb1\xaf"));
+        // One byte more and it is an error status.
+        line.insert(line.len() - 1, b'a');
+        assert_eq!(
+            reply_within(&line, DEFAULT_MAX_LINE_LEN).unwrap(),
+            b"1:ERR:reply too long\n"
+        );
+        // The error status itself has to fit: `1:ERR:reply too long\n` is 21 bytes.
+        let line = b"1:ECHO:0123456789abcdefghij\n";
+        assert_eq!(reply_within(line, 21).unwrap(), b"1:ERR:reply too long\n");
+        let e = reply_within(line, 20).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LineTooLong {
+                    max: 20,
+                    section: "reqres/6"
+                }
+            ),
+            "{e:?}"
+        );
+        // The case: a 65,532-byte ID with `::`.
+        let mut line = "a".repeat(65_532).into_bytes();
+        line.extend_from_slice(b"::\n");
+        assert!(reply_within(&line, DEFAULT_MAX_LINE_LEN).is_err());
+        // No reply is ever over the limit.
+        for max in 0..40 {
+            if let Ok(r) = reply_within(b"12:ECHO:hello world\n", max) {
+                assert!(r.len() <= max, "{max}");
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`WireCodec<F>`] decodes and encodes any [`WireFormat`]. Decoding is
 //! zero-copy: each message is split off the read buffer and its payload is a
-//! [`Bytes`](bytes::Bytes) view of it. The limit is checked from the header before any
+//! [`Bytes`] view of it. The limit is checked from the header before any
 //! capacity is reserved; on a partial message the codec reserves only what
 //! the header says is missing (bounded by the limit) and waits. A stream that
 //! ends inside a message is an [`Error::Incomplete`], never a clean end.
@@ -23,25 +23,137 @@
 //! assert_eq!(b.next().await.transpose()?, Some(hello));
 //! # Ok(()) }
 //! ```
+//!
+//! # Limits on both sides
+//! One set of limits serves the decoder and the encoder: the encoder refuses
+//! a message the codec's own decoder would refuse, with
+//! [`Error::TooLarge`] naming the limit, and writes nothing then. So a frame
+//! a codec encodes always decodes with the same codec's limits, and a sender
+//! learns about the limit locally instead of from a closed connection.
+//!
+//! The limits can be changed on a live codec ([`WireCodec::set_limits`],
+//! [`WireCodec::set_max_len`]) with the semantics of tokio-util's
+//! `LengthDelimitedCodec::set_max_frame_length`: a message whose header was
+//! already accepted (for the line formats: a line already partly buffered)
+//! finishes under the limits it was accepted with; the new limits apply from
+//! the next message. The encoder applies them from the next `encode`: bytes
+//! already encoded are sent as they are.
+//!
+//! # What a codec encodes
+//! Each codec type encodes exactly one item type, named by its second type
+//! parameter (a marker from [`encodes`]):
+//!
+//! | codec | encodes |
+//! |---|---|
+//! | `WireCodec<F>` = `WireCodec<F, Owned>` (the aliases [`TypedCodec`], …) | `F::Owned` ([`TypedMessageBuf`](crate::typed::TypedMessageBuf), …) |
+//! | `WireCodec<F, Borrowed>` | `F::Message<'a>` ([`TypedMessage`](crate::typed::TypedMessage), …), any `'a` |
+//! | [`FrameBytesCodec`] = `WireCodec<LengthFramed, PayloadBytes>` | [`Bytes`] payloads |
+//! | [`FrameSliceCodec`] = `WireCodec<LengthFramed, PayloadSlice>` | `&[u8]` payloads |
+//!
+//! One item type per codec type is what keeps `SinkExt::flush`, `close` and
+//! `poll_ready` free of type annotations: with two `Encoder` impls on one
+//! type (as tokio-util's `LengthDelimitedCodec` has since it gained
+//! `Encoder<&[u8]>`) the compiler cannot tell which `Sink` such a call
+//! means. Every codec decodes `F::Owned`, whatever it encodes;
+//! [`WireCodec::encoding`] turns a codec into one that encodes another item,
+//! keeping every setting.
+//!
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//! use tokio_util::codec::{FramedRead, FramedWrite};
+//! use wireforms::transport::codec::{encodes::Borrowed, TypedCodec, WireCodec};
+//! use wireforms::typed::{MessageType, Typed, TypedMessage};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wireforms::Error> {
+//! let (a, b) = tokio::io::duplex(1024);
+//! let mut sink = FramedWrite::new(a, WireCodec::<Typed, Borrowed>::default());
+//! let payload = vec![7u8; 3];
+//! // A message borrowing its payload: nothing is copied before the encode.
+//! sink.send(TypedMessage { message_type: MessageType(1), payload: &payload }).await?;
+//! sink.flush().await?; // no annotation needed
+//! let mut stream = FramedRead::new(b, TypedCodec::default());
+//! assert_eq!(&stream.next().await.transpose()?.unwrap().payload[..], &payload[..]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Builder
+//! [`WireCodec::builder`] offers what a `LengthDelimitedCodec::builder()`
+//! user expects where it applies: the limits (or just the one length
+//! limit, [`Builder::max_len`]), the unterminated-last-line setting, and
+//! `new_codec`, `new_read`, `new_write`, `new_framed`.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use futures::{SinkExt, StreamExt};
+//! use wireforms::transport::codec::{FrameBytesCodec, FrameCodec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wireforms::Error> {
+//! let (a, b) = tokio::io::duplex(1024);
+//! let mut sink = FrameBytesCodec::builder().max_len(5).new_write(a);
+//! sink.send(Bytes::from_static(b"hello")).await?;
+//! // Over the limit: refused here, nothing sent.
+//! let err = sink.send(Bytes::from_static(b"hello!")).await.unwrap_err();
+//! assert_eq!(err.to_string(), "length 6 exceeds the maximum of 5 (spec frame/4)");
+//! drop(sink);
+//! let mut stream = FrameCodec::builder().max_len(5).new_read(b);
+//! assert_eq!(&stream.next().await.transpose()?.unwrap().payload[..], b"hello");
+//! assert!(stream.next().await.is_none());
+//! # Ok(()) }
+//! ```
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::mem;
 
-use bytes::BytesMut;
-use tokio_util::codec::{Decoder, Encoder};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::{Decoder, Encoder, Framed, FramedRead, FramedWrite};
 
-use crate::wire::{Encode, Needed, Status, WireFormat};
+use crate::frame::{Frame, LengthFramed};
+use crate::wire::{Encode, LengthLimit, Needed, Status, WireFormat};
 use crate::{frame, magic, mux, reqres, typed, Error};
 
-/// A [`Decoder`] and [`Encoder`] for the wire format `F`.
-pub struct WireCodec<F: WireFormat> {
+pub use encodes::{Borrowed, Owned, PayloadBytes, PayloadSlice};
+
+/// Markers naming the one item type a [`WireCodec`] encodes (its second
+/// type parameter); see the [module docs](self#what-a-codec-encodes).
+pub mod encodes {
+    /// Encodes the owned message, `F::Owned` (the default).
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Owned;
+
+    /// Encodes the borrowed message, `F::Message<'a>`, for any lifetime.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Borrowed;
+
+    /// Encodes a length frame from its payload as [`Bytes`](bytes::Bytes)
+    /// (tokio-util's `Encoder<Bytes>`).
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct PayloadBytes;
+
+    /// Encodes a length frame from its payload as `&[u8]`.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct PayloadSlice;
+}
+
+/// A [`Decoder`] for the wire format `F`, and an [`Encoder`] of the item
+/// `E` names ([`encodes`]): by default `F`'s owned message.
+pub struct WireCodec<F: WireFormat, E = Owned> {
+    /// Limits for new messages, and for the encoder.
     limits: F::Limits,
+    answer_unterminated_last_line: bool,
+    /// The limits a message in flight was accepted under, when they were
+    /// changed since (tokio-util's semantics: it finishes under them).
+    in_flight_limits: Option<F::Limits>,
+    /// A message's header has been accepted and the rest is awaited.
+    in_flight: bool,
     /// Bytes at the front of the read buffer already known to hold no
     /// message end (text formats), so a line that arrives one byte at a time
     /// is scanned once, not once per byte.
     scanned: usize,
-    answer_unterminated_last_line: bool,
-    _format: PhantomData<fn() -> F>,
+    _format: PhantomData<fn() -> (F, E)>,
 }
 
 /// Codec for the typed binary message.
@@ -50,6 +162,12 @@ pub type TypedCodec = WireCodec<typed::Typed>;
 pub type MagicCodec = WireCodec<magic::Magic>;
 /// Codec for the length frame.
 pub type FrameCodec = WireCodec<frame::LengthFramed>;
+/// Codec for the length frame that encodes [`Bytes`] payloads, as
+/// tokio-util's `LengthDelimitedCodec` does (and decodes
+/// [`FrameBuf`](crate::frame::FrameBuf)s, whose `payload` is a `Bytes`).
+pub type FrameBytesCodec = WireCodec<frame::LengthFramed, PayloadBytes>;
+/// Codec for the length frame that encodes `&[u8]` payloads.
+pub type FrameSliceCodec = WireCodec<frame::LengthFramed, PayloadSlice>;
 /// Codec for mux frames.
 pub type MuxCodec = WireCodec<mux::Mux>;
 /// Codec for request lines.
@@ -57,71 +175,176 @@ pub type RequestCodec = WireCodec<reqres::RequestLine>;
 /// Codec for response lines.
 pub type ResponseCodec = WireCodec<reqres::ResponseLine>;
 
-impl<F: WireFormat> WireCodec<F> {
-    /// A codec enforcing `limits`.
+impl<F: WireFormat, E> WireCodec<F, E> {
+    /// A codec enforcing `limits`, on what it decodes and what it encodes.
     pub fn new(limits: F::Limits) -> Self {
         WireCodec {
             limits,
-            scanned: 0,
             answer_unterminated_last_line: false,
+            in_flight_limits: None,
+            in_flight: false,
+            scanned: 0,
             _format: PhantomData,
         }
+    }
+
+    /// A builder with the default settings.
+    pub fn builder() -> Builder<F, E> {
+        Builder::new()
     }
 
     /// For text formats: at the end of the stream, treat bytes after the
     /// last `\n` as a final line instead of an incomplete one (spec reqres
     /// §6: a server answers a last line the peer half-closed after).
+    /// Binary formats ignore it: a message cut short stays incomplete.
     pub fn set_answer_unterminated_last_line(&mut self, on: bool) {
         self.answer_unterminated_last_line = on;
     }
 
-    /// The limits this codec enforces.
+    /// Whether an unterminated last line is answered.
+    pub fn answers_unterminated_last_line(&self) -> bool {
+        self.answer_unterminated_last_line
+    }
+
+    /// The limits for the next message decoded and for every message
+    /// encoded from now on.
     pub fn limits(&self) -> &F::Limits {
         &self.limits
     }
+
+    /// Replaces the limits on a live codec.
+    ///
+    /// As tokio-util's `set_max_frame_length`: a message whose header the
+    /// decoder already accepted (for the line formats: a line already
+    /// partly buffered) finishes under the limits it was accepted with,
+    /// higher or lower; the new limits apply from the next message. A header
+    /// not yet whole meets the new limits.
+    /// The encoder applies them from its next `encode`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tokio_util::codec::Decoder;
+    /// use wireforms::transport::codec::FrameCodec;
+    ///
+    /// let mut codec = FrameCodec::default();
+    /// let mut buf = BytesMut::from(&b"\x00\x00\x00\x09abcd"[..]);
+    /// assert!(codec.decode(&mut buf)?.is_none()); // header accepted, 9 bytes
+    /// codec.set_max_len(5);
+    /// buf.extend_from_slice(b"efghi\x00\x00\x00\x09abcdefghi");
+    /// // The frame in flight finishes under the old limit ...
+    /// assert_eq!(&codec.decode(&mut buf)?.unwrap().payload[..], b"abcdefghi");
+    /// // ... the next header meets the new one.
+    /// assert_eq!(codec.decode(&mut buf).unwrap_err().to_string(),
+    ///            "length 9 exceeds the maximum of 5 (spec frame/5.2)");
+    /// # Ok::<(), wireforms::Error>(())
+    /// ```
+    pub fn set_limits(&mut self, limits: F::Limits) {
+        let old = mem::replace(&mut self.limits, limits);
+        if self.in_flight && self.in_flight_limits.is_none() {
+            self.in_flight_limits = Some(old);
+        }
+    }
+
+    /// The format's one length limit ([`LengthLimit::max_len`]): payload
+    /// bytes for the length-prefixed formats, line bytes for the lines.
+    pub fn max_len(&self) -> usize {
+        self.limits.max_len()
+    }
+
+    /// Sets the format's one length limit on a live codec, with the
+    /// semantics of [`set_limits`](WireCodec::set_limits). A value larger
+    /// than the format's length field can say is clipped to what it can say,
+    /// as tokio-util does.
+    pub fn set_max_len(&mut self, max: usize) {
+        let mut limits = self.limits.clone();
+        limits.set_max_len(max);
+        self.set_limits(limits);
+    }
+
+    /// This codec, encoding the item `E2` names instead; every setting and
+    /// the decoding state are kept, so it can replace the codec of a live
+    /// `Framed` (through `Framed::map_codec`).
+    pub fn encoding<E2>(self) -> WireCodec<F, E2> {
+        WireCodec {
+            limits: self.limits,
+            answer_unterminated_last_line: self.answer_unterminated_last_line,
+            in_flight_limits: self.in_flight_limits,
+            in_flight: self.in_flight,
+            scanned: self.scanned,
+            _format: PhantomData,
+        }
+    }
+
+    /// The limits the next decoded bytes are checked against.
+    fn decode_limits(&self) -> &F::Limits {
+        self.in_flight_limits.as_ref().unwrap_or(&self.limits)
+    }
+
+    /// The one encode body: refuse what the limits refuse, then append.
+    fn encode_checked(&self, item: &impl Encode, dst: &mut BytesMut) -> Result<(), Error> {
+        // Checked before anything is written, so a refusal leaves `dst` as it was.
+        F::check_encoded_len(item.encoded_len(), &self.limits)?;
+        item.encode(dst)
+    }
 }
 
-impl<F: WireFormat> Default for WireCodec<F> {
+impl<F: WireFormat, E> Default for WireCodec<F, E> {
     fn default() -> Self {
         WireCodec::new(F::Limits::default())
     }
 }
 
-impl<F: WireFormat> Clone for WireCodec<F> {
+/// A clone has every setting of the original and starts at a message
+/// boundary, as for a new stream: the decoding state belongs to the read
+/// buffer, which is not cloned with it.
+impl<F: WireFormat, E> Clone for WireCodec<F, E> {
     fn clone(&self) -> Self {
-        WireCodec::new(self.limits.clone())
+        let mut codec = WireCodec::new(self.limits.clone());
+        codec.answer_unterminated_last_line = self.answer_unterminated_last_line;
+        codec
     }
 }
 
-impl<F: WireFormat> fmt::Debug for WireCodec<F> {
+impl<F: WireFormat, E> fmt::Debug for WireCodec<F, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WireCodec")
             .field("format", &F::NAME)
+            .field("encodes", &core::any::type_name::<E>())
             .field("limits", &self.limits)
+            .field(
+                "answer_unterminated_last_line",
+                &self.answer_unterminated_last_line,
+            )
+            .field("in_flight_limits", &self.in_flight_limits)
             .finish()
     }
 }
 
-impl<F: WireFormat> Decoder for WireCodec<F> {
+impl<F: WireFormat, E> Decoder for WireCodec<F, E> {
     type Item = F::Owned;
     type Error = Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F::Owned>, Error> {
-        let status = F::parse_from(src, &self.limits, self.scanned)?.map(|_| ());
+        let status = F::parse_from(src, self.decode_limits(), self.scanned)?.map(|_| ());
         let len = match status {
             Status::Complete(_, len) => len,
-            Status::Incomplete(Needed::Size(missing)) => {
-                // Bounded: the header was checked against the limit already.
-                src.reserve(missing.get());
-                return Ok(None);
-            }
-            Status::Incomplete(Needed::Unknown) => {
-                self.scanned = src.len();
+            Status::Incomplete(needed) => {
+                // The header (or, for a line, every byte so far) was checked
+                // against the limits: this message is accepted and in flight.
+                self.in_flight = !src.is_empty() && src.len() >= F::FIXED_HEADER_LEN;
+                match needed {
+                    // Bounded: the header was checked against the limit already.
+                    Needed::Size(missing) => src.reserve(missing.get()),
+                    Needed::Unknown => self.scanned = src.len(),
+                }
                 return Ok(None);
             }
         };
+        let message = F::split_owned(src, len, self.decode_limits());
         self.scanned = 0;
-        F::split_owned(src, len, &self.limits).map(Some)
+        self.in_flight = false;
+        self.in_flight_limits = None;
+        message.map(Some)
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<F::Owned>, Error> {
@@ -137,11 +360,12 @@ impl<F: WireFormat> Decoder for WireCodec<F> {
             // Terminate the last line ourselves; the line limit still holds
             // because the terminator counts towards it.
             buf.extend_from_slice(b"\n");
-            self.answer_unterminated_last_line = false;
-            return self.decode_eof(buf);
+            if let Some(message) = self.decode(buf)? {
+                return Ok(Some(message));
+            }
         }
         // The peer ended the stream inside a message: say so, with the need.
-        Err(incomplete::<F>(buf, &self.limits))
+        Err(incomplete::<F>(buf, self.decode_limits()))
     }
 }
 
@@ -154,11 +378,155 @@ pub(crate) fn incomplete<F: WireFormat>(rest: &[u8], limits: &F::Limits) -> Erro
     Error::Incomplete { needed, section }
 }
 
-impl<F: WireFormat> Encoder<F::Owned> for WireCodec<F> {
+/// # Errors
+/// [`Error::TooLarge`] when the codec's own limits refuse the message, or
+/// what [`Encode::encode`] refuses; nothing is written then.
+impl<F: WireFormat> Encoder<F::Owned> for WireCodec<F, Owned> {
     type Error = Error;
 
     fn encode(&mut self, item: F::Owned, dst: &mut BytesMut) -> Result<(), Error> {
-        item.encode(dst)
+        self.encode_checked(&item, dst)
+    }
+}
+
+/// # Errors
+/// As the owned encoder.
+impl<'a, F: WireFormat> Encoder<F::Message<'a>> for WireCodec<F, Borrowed> {
+    type Error = Error;
+
+    fn encode(&mut self, item: F::Message<'a>, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_checked(&item, dst)
+    }
+}
+
+/// # Errors
+/// As the owned encoder.
+impl Encoder<Bytes> for WireCodec<LengthFramed, PayloadBytes> {
+    type Error = Error;
+
+    fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_checked(&Frame { payload: &payload }, dst)
+    }
+}
+
+/// # Errors
+/// As the owned encoder.
+impl<'a> Encoder<&'a [u8]> for WireCodec<LengthFramed, PayloadSlice> {
+    type Error = Error;
+
+    fn encode(&mut self, payload: &'a [u8], dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_checked(&Frame { payload }, dst)
+    }
+}
+
+/// Configures a [`WireCodec`] and the framed transports around it, as
+/// tokio-util's `length_delimited::Builder` does where it applies (our
+/// layouts are fixed by the spec: no offsets, adjustments or endianness).
+///
+/// ```
+/// use wireforms::transport::codec::RequestCodec;
+/// use wireforms::reqres::Limits;
+///
+/// let codec = RequestCodec::builder()
+///     .limits(Limits { max_line_len: 1024 })
+///     .answer_unterminated_last_line(true)
+///     .new_codec();
+/// assert_eq!(codec.max_len(), 1024);
+/// assert!(codec.clone().answers_unterminated_last_line());
+/// ```
+pub struct Builder<F: WireFormat, E = Owned> {
+    limits: F::Limits,
+    answer_unterminated_last_line: bool,
+    _format: PhantomData<fn() -> (F, E)>,
+}
+
+impl<F: WireFormat, E> Builder<F, E> {
+    /// The default settings: the format's default limits, an unterminated
+    /// last line left incomplete.
+    pub fn new() -> Self {
+        Builder {
+            limits: F::Limits::default(),
+            answer_unterminated_last_line: false,
+            _format: PhantomData,
+        }
+    }
+
+    /// The limits, for decoding and encoding.
+    pub fn limits(&mut self, limits: F::Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The format's one length limit (tokio-util's `max_frame_length`),
+    /// clipped to what the length field can say; see
+    /// [`WireCodec::set_max_len`].
+    pub fn max_len(&mut self, max: usize) -> &mut Self {
+        self.limits.set_max_len(max);
+        self
+    }
+
+    /// See [`WireCodec::set_answer_unterminated_last_line`].
+    pub fn answer_unterminated_last_line(&mut self, on: bool) -> &mut Self {
+        self.answer_unterminated_last_line = on;
+        self
+    }
+
+    /// A builder of codecs that encode the item `E2` names, with these
+    /// settings.
+    pub fn encoding<E2>(&self) -> Builder<F, E2> {
+        Builder {
+            limits: self.limits.clone(),
+            answer_unterminated_last_line: self.answer_unterminated_last_line,
+            _format: PhantomData,
+        }
+    }
+
+    /// A codec with these settings.
+    pub fn new_codec(&self) -> WireCodec<F, E> {
+        let mut codec = WireCodec::new(self.limits.clone());
+        codec.answer_unterminated_last_line = self.answer_unterminated_last_line;
+        codec
+    }
+
+    /// `FramedRead::new(upstream, self.new_codec())`.
+    pub fn new_read<T: AsyncRead>(&self, upstream: T) -> FramedRead<T, WireCodec<F, E>> {
+        FramedRead::new(upstream, self.new_codec())
+    }
+
+    /// `FramedWrite::new(inner, self.new_codec())`.
+    pub fn new_write<T: AsyncWrite>(&self, inner: T) -> FramedWrite<T, WireCodec<F, E>> {
+        FramedWrite::new(inner, self.new_codec())
+    }
+
+    /// `Framed::new(inner, self.new_codec())`.
+    pub fn new_framed<T: AsyncRead + AsyncWrite>(&self, inner: T) -> Framed<T, WireCodec<F, E>> {
+        Framed::new(inner, self.new_codec())
+    }
+}
+
+impl<F: WireFormat, E> Default for Builder<F, E> {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl<F: WireFormat, E> Clone for Builder<F, E> {
+    fn clone(&self) -> Self {
+        self.encoding()
+    }
+}
+
+impl<F: WireFormat, E> fmt::Debug for Builder<F, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("format", &F::NAME)
+            .field("encodes", &core::any::type_name::<E>())
+            .field("limits", &self.limits)
+            .field(
+                "answer_unterminated_last_line",
+                &self.answer_unterminated_last_line,
+            )
+            .finish()
     }
 }
 

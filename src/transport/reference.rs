@@ -24,9 +24,10 @@ use crate::frame::{self, FrameBuf, LengthFramed};
 use crate::magic::{self, Magic, PacketBuf};
 use crate::mux::{self, Mux, MuxFrameBuf};
 use crate::reqres::{self, RequestBuf, RequestLine, ResponseBuf, ResponseLine};
-use crate::transport::server::{Server, ServerOptions};
+use crate::transport::server::{Handler, Server, ServerOptions};
 use crate::typed::{self, Typed, TypedMessageBuf};
 use crate::wire::WireFormat;
+use crate::Error;
 
 /// A server handler given as a plain function pointer.
 pub type ReplyFn<In, Out> = fn(<In as WireFormat>::Owned) -> Vec<<Out as WireFormat>::Owned>;
@@ -80,30 +81,76 @@ pub fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
 }
 
 /// The mux reference server: channel N's payload echoed on channel N after
-/// `Echo N: ` (spec mux §6).
-pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, ReplyFn<Mux, Mux>> {
-    Server::new(limits, options, mux_reply)
+/// `Echo N: ` (spec mux §6), in frames no longer than `limits` allows (the
+/// server assumes its peer accepts what it accepts itself).
+pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, MuxReplies> {
+    Server::new(limits, options, MuxReplies::new(limits))
 }
 
-/// The mux reference reply over owned frames (spec mux §6).
+/// The mux reference reply over owned frames, split at the format's 65,535
+/// bytes (spec mux §6); servers use [`MuxReplies`].
 pub fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
     mux::reference_reply(&request.as_frame())
 }
 
+/// The mux reference handler: [`mux::reference_reply_within`] the payload
+/// limit of the peer, taken to be the server's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MuxReplies {
+    limits: mux::Limits,
+}
+
+impl MuxReplies {
+    /// Replies in frames of at most `limits.max_payload_len` bytes.
+    pub fn new(limits: mux::Limits) -> Self {
+        MuxReplies { limits }
+    }
+}
+
+impl Handler<MuxFrameBuf, MuxFrameBuf> for MuxReplies {
+    fn replies(&self, request: MuxFrameBuf) -> Result<Vec<MuxFrameBuf>, Error> {
+        mux::reference_reply_within(&request.as_frame(), &self.limits)
+    }
+}
+
 /// The request/response reference server: `ECHO`, `UPPER`, `REVERSE`, and
-/// `OK:Unknown command` for anything else (spec reqres §6). A malformed line
-/// closes the connection (the guide's server ignores it and its client
-/// waits forever); a last line without `\n` before the peer half-closes is
-/// answered.
+/// `OK:Unknown command` for anything else (spec reqres §6), each reply kept
+/// within `limits` (the server assumes its peer accepts what it accepts
+/// itself): a reply that would be longer is `ERR:reply too long`, and a
+/// request whose ID leaves no room even for that closes the connection
+/// ([`ServerStats::unanswerable`](crate::transport::server::ServerStats::unanswerable)).
+/// A malformed line closes the connection (the guide's server ignores it
+/// and its client waits forever); a last line without `\n` before the peer
+/// half-closes is answered.
 pub fn request(
     limits: reqres::Limits,
     options: ServerOptions,
-) -> Server<RequestLine, ResponseLine, ReplyFn<RequestLine, ResponseLine>> {
-    let reply: ReplyFn<RequestLine, ResponseLine> = request_reply;
-    Server::new(limits, options, reply).answer_unterminated_last_line(true)
+) -> Server<RequestLine, ResponseLine, RequestReplies> {
+    Server::new(limits, options, RequestReplies::new(limits)).answer_unterminated_last_line(true)
 }
 
-/// The request/response reference reply over owned lines (spec reqres §6).
+/// The request/response reference reply over owned lines, with no line
+/// limit (spec reqres §6); servers use [`RequestReplies`].
 pub fn request_reply(request: RequestBuf) -> Vec<ResponseBuf> {
     vec![reqres::reference_reply(&request.as_request())]
+}
+
+/// The request/response reference handler: [`reqres::reference_reply_within`]
+/// the line limit of the peer, taken to be the server's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestReplies {
+    limits: reqres::Limits,
+}
+
+impl RequestReplies {
+    /// Replies no longer than `limits.max_line_len`.
+    pub fn new(limits: reqres::Limits) -> Self {
+        RequestReplies { limits }
+    }
+}
+
+impl Handler<RequestBuf, ResponseBuf> for RequestReplies {
+    fn replies(&self, request: RequestBuf) -> Result<Vec<ResponseBuf>, Error> {
+        reqres::reference_reply_within(&request.as_request(), &self.limits).map(|r| vec![r])
+    }
 }

@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -49,7 +49,9 @@ pub struct ServerOptions {
     /// Connections served at once. A connection accepted beyond this is
     /// closed at once, without a byte read or written (spec §8): refusing is
     /// cheaper than queueing for a server under a flood, and the peer sees a
-    /// prompt close instead of a silent wait.
+    /// prompt close instead of a silent wait. Values above
+    /// [`Semaphore::MAX_PERMITS`] (2^61 - 1) are taken as that bound, which
+    /// is no bound in practice.
     pub max_connections: usize,
     /// Longest silence tolerated from a peer, between messages or in the
     /// middle of one; then the connection is closed.
@@ -121,7 +123,8 @@ pub struct ServerStats {
     pub connections: u64,
     /// Connections refused because `max_connections` were being served.
     pub refused: u64,
-    /// Messages read and answered.
+    /// Messages read and handed to the handler: answered, or, once per
+    /// connection at most, found unanswerable.
     pub messages: u64,
     /// Connections closed because of a wire error (bad magic, over-limit...).
     pub wire_errors: u64,
@@ -129,8 +132,17 @@ pub struct ServerStats {
     pub wire_error_kinds: BTreeMap<&'static str, u64>,
     /// Connections closed because the peer was silent or did not read.
     pub timeouts: u64,
+    /// Connections closed because a request could not be answered at all:
+    /// the handler refused it (for the request server, a reply that would
+    /// be longer than the peer's line limit even as an error status, spec
+    /// reqres §6), or a reply failed its serializer's check.
+    pub unanswerable: u64,
     /// Connections still open at the shutdown deadline, closed then.
     pub aborted: u64,
+    /// The most connection tasks held at once. Finished ones are reaped
+    /// before every accept, so this is the peak of open connections plus
+    /// at most those that ended since the accept before.
+    pub peak_connections: u64,
 }
 
 #[derive(Default)]
@@ -141,29 +153,63 @@ struct Counters {
     wire_errors: AtomicU64,
     wire_error_kinds: Mutex<BTreeMap<&'static str, u64>>,
     timeouts: AtomicU64,
+    unanswerable: AtomicU64,
 }
 
 /// How a connection ended.
+#[derive(Debug)]
 enum End {
+    /// The peer closed its side after its last message.
     Clean,
+    /// The server is shutting down.
     Shutdown,
+    /// The peer sent bytes the format rejects.
     Wire(Error),
-    Timeout(&'static str),
+    /// The peer was too slow.
+    Timeout(Stall),
+    /// A request could not be answered (see [`ServerStats::unanswerable`]).
+    Unanswerable(Error),
+    /// The socket failed.
     Io(Error),
+}
+
+/// What a peer was too slow at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stall {
+    /// Sending: silent past the idle timeout.
+    IdleRead,
+    /// Reading our replies: a write took longer than the write timeout.
+    Write,
+}
+
+impl Stall {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stall::IdleRead => "idle read",
+            Stall::Write => "write",
+        }
+    }
 }
 
 /// A handler from one request message to its replies.
 pub trait Handler<In, Out>: Clone + Send + Sync + 'static {
     /// The replies to `request`, in order (possibly none).
-    fn replies(&self, request: In) -> Vec<Out>;
+    ///
+    /// # Errors
+    /// When `request` cannot be answered at all (the request server's
+    /// reply would be longer than any line the peer accepts, spec reqres
+    /// §6). The server then closes the connection without a reply and
+    /// counts it in [`ServerStats::unanswerable`]; a datagram server drops
+    /// the datagram.
+    fn replies(&self, request: In) -> Result<Vec<Out>, Error>;
 }
 
 impl<In, Out, F> Handler<In, Out> for F
 where
     F: Fn(In) -> Vec<Out> + Clone + Send + Sync + 'static,
 {
-    fn replies(&self, request: In) -> Vec<Out> {
-        self(request)
+    fn replies(&self, request: In) -> Result<Vec<Out>, Error> {
+        Ok(self(request))
     }
 }
 
@@ -217,10 +263,16 @@ where
         ))
     }
 
-    /// Serves `listener` until `shutdown` is cancelled, then stops accepting,
-    /// lets every connection answer the messages it has read, closes them,
-    /// and returns. Connections still open after
-    /// [`shutdown_timeout`](ServerOptions::shutdown_timeout) are closed then.
+    /// Serves `listener` until `shutdown` is cancelled, then stops accepting
+    /// and lets every connection finish (spec security §8): it answers the
+    /// messages it has read or holds whole in its buffer (after one more
+    /// read without waiting, for what had arrived), reads no others,
+    /// closes its write side, and discards what the peer still sends until
+    /// the peer closes (for at most half of
+    /// [`shutdown_timeout`](ServerOptions::shutdown_timeout)), so that the
+    /// peer sees an end of stream, not a reset. Connections still open at
+    /// the deadline are closed then and counted in
+    /// [`ServerStats::aborted`].
     ///
     /// # Errors
     /// Only an accept error that is not about one connection (running out of
@@ -232,17 +284,26 @@ where
     ) -> Result<ServerStats, Error> {
         let this = Arc::new(self);
         let counters = Arc::new(Counters::default());
-        let permits = Arc::new(Semaphore::new(this.options.max_connections));
+        // tokio's semaphore holds at most MAX_PERMITS (2^61 - 1) permits; a
+        // larger limit means no limit at all, which MAX_PERMITS is in practice.
+        let permits = Arc::new(Semaphore::new(
+            this.options.max_connections.min(Semaphore::MAX_PERMITS),
+        ));
         let mut tasks = JoinSet::new();
+        let mut peak_connections = 0;
         let local = listener.local_addr().ok();
         info!(format = In::NAME, addr = ?local, "serving");
 
         loop {
+            // Reap every finished connection before taking another: under a
+            // steady flow of connections accept is always ready, and the set
+            // would otherwise grow by one finished task per connection.
+            while tasks.try_join_next().is_some() {}
             let accepted = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => accepted,
-                // Reap finished connections so the set stays small.
+                // While no peer connects, reap as connections end.
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             };
             let (stream, peer) = match accepted {
@@ -270,27 +331,10 @@ where
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
                 let end = this.connection(stream, peer, &counters, &shutdown).await;
-                match &end {
-                    End::Clean => debug!(%peer, "closed by peer"),
-                    End::Shutdown => debug!(%peer, "closed for shutdown"),
-                    End::Wire(e) => {
-                        counters.wire_errors.fetch_add(1, Ordering::Relaxed);
-                        *counters
-                            .wire_error_kinds
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(e.kind().as_str())
-                            .or_default() += 1;
-                        info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
-                    }
-                    End::Timeout(what) => {
-                        counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                        debug!(%peer, what, "closed on timeout");
-                    }
-                    End::Io(e) => debug!(%peer, error = %e, "closed on i/o error"),
-                }
+                count_end(&counters, peer, &end);
                 drop(permit);
             });
+            peak_connections = peak_connections.max(tasks.len() as u64);
         }
 
         drop(listener);
@@ -321,7 +365,9 @@ where
             wire_errors: counters.wire_errors.load(Ordering::Relaxed),
             wire_error_kinds: error_kinds,
             timeouts: counters.timeouts.load(Ordering::Relaxed),
+            unanswerable: counters.unanswerable.load(Ordering::Relaxed),
             aborted,
+            peak_connections,
         })
     }
 
@@ -346,18 +392,11 @@ where
         let end = loop {
             let next = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => {
-                    // Messages that already arrived whole still get their
-                    // replies; a message cut by the shutdown does not.
-                    match reader.next().now_or_never() {
-                        Some(Some(Ok(message))) => Ok(Some(Ok(message))),
-                        _ => break End::Shutdown,
-                    }
-                }
+                _ = shutdown.cancelled() => break End::Shutdown,
                 next = tokio::time::timeout(self.options.idle_timeout, reader.next()) => next,
             };
             let first = match next {
-                Err(_) => break End::Timeout("idle read"),
+                Err(_) => break End::Timeout(Stall::IdleRead),
                 Ok(None) => break End::Clean,
                 Ok(Some(Err(e))) => break classify(e),
                 Ok(Some(Ok(message))) => message,
@@ -367,22 +406,21 @@ where
             let mut pending = Some(first);
             let mut stop = None;
             while let Some(message) = pending.take() {
-                counters.messages.fetch_add(1, Ordering::Relaxed);
-                for reply in self.handler.replies(message) {
-                    if let Err(e) = batch.push(&reply) {
-                        stop = Some(classify(e));
-                        break;
-                    }
+                if let Err(end) = self.answer(message, &mut batch, counters) {
+                    stop = Some(end);
+                    break;
                 }
-                if stop.is_none() && batch.len() >= BATCH_WRITE_AT {
+                if batch.is_full() {
                     // Bound the batch: a peer that pipelines without end is
                     // answered as it goes, and one that never reads is cut
                     // here by the write timeout.
-                    stop = write_batch(&mut batch, &mut write, write_timeout)
-                        .await
-                        .err();
+                    if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
+                        stop = Some(end);
+                        break;
+                    }
                 }
-                if stop.is_some() {
+                if shutdown.is_cancelled() {
+                    // What is already whole in the buffer is answered below.
                     break;
                 }
                 match reader.next().now_or_never() {
@@ -392,8 +430,8 @@ where
                     None => {}
                 }
             }
-            if let Some(End::Timeout(what)) = stop {
-                break End::Timeout(what);
+            if let Some(end @ End::Timeout(Stall::Write)) = stop {
+                break end;
             }
             if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
                 break end;
@@ -401,19 +439,129 @@ where
             if let Some(end) = stop {
                 break end;
             }
+            if shutdown.is_cancelled() {
+                break End::Shutdown;
+            }
         };
-        // Every message read has been answered and written: close our side
-        // cleanly so the peer sees an end of stream, not a reset (unless the
-        // peer stopped reading: then there is nothing to wait for).
-        if !matches!(end, End::Timeout("write")) {
-            let _ = tokio::time::timeout(write_timeout, write.shutdown()).await;
+        match end {
+            // The peer does not read: there is nothing to close cleanly.
+            End::Timeout(Stall::Write) => end,
+            End::Shutdown => {
+                self.close_for_shutdown(reader, write, batch, counters)
+                    .await
+            }
+            end => {
+                // Every message read has been answered and written: close our
+                // side cleanly so the peer sees an end of stream.
+                let _ = tokio::time::timeout(write_timeout, write.shutdown()).await;
+                end
+            }
+        }
+    }
+
+    /// Adds the replies to `message` to `batch`.
+    fn answer(
+        &self,
+        message: In::Owned,
+        batch: &mut WriteBatch,
+        counters: &Counters,
+    ) -> Result<(), End> {
+        counters.messages.fetch_add(1, Ordering::Relaxed);
+        let replies = self.handler.replies(message).map_err(End::Unanswerable)?;
+        for reply in replies {
+            batch.push(&reply).map_err(End::Unanswerable)?;
+        }
+        Ok(())
+    }
+
+    /// Spec security §8: answer the messages already whole in the buffer
+    /// or in what one read without waiting brings, read no others, close
+    /// the write side, then discard the peer's input until it closes, for
+    /// at most half the shutdown timeout. A socket closed with unread input
+    /// sends a reset, which can destroy replies the peer has not read yet.
+    async fn close_for_shutdown(
+        &self,
+        mut reader: FramedRead<OwnedReadHalf, WireCodec<In>>,
+        mut write: OwnedWriteHalf,
+        mut batch: WriteBatch,
+        counters: &Counters,
+    ) -> End {
+        let linger_until = tokio::time::Instant::now() + self.options.shutdown_timeout / 2;
+        let write_timeout = self.options.write_timeout;
+        let mut buffered = std::mem::take(reader.read_buffer_mut());
+        // Messages that had arrived when the shutdown was seen: one read,
+        // without waiting. (A peer that pipelines without pause always has
+        // more on the way; reading until it stops would never end.)
+        buffered.reserve(DISCARD_CHUNK);
+        let _ = reader.get_ref().try_read_buf(&mut buffered);
+        let mut end = End::Shutdown;
+        // A message cut by the shutdown is not answered; neither is one the
+        // buffer shows is bad.
+        while let Ok(Some(message)) = reader.decoder_mut().decode(&mut buffered) {
+            if let Err(e) = self.answer(message, &mut batch, counters) {
+                end = e;
+                break;
+            }
+            if batch.is_full() {
+                if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
+                    return e;
+                }
+            }
+        }
+        if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
+            return e;
+        }
+        if tokio::time::timeout(write_timeout, write.shutdown())
+            .await
+            .is_err()
+        {
+            return End::Timeout(Stall::Write);
+        }
+        let mut read = reader.into_inner();
+        let mut sink = vec![0u8; DISCARD_CHUNK];
+        loop {
+            match tokio::time::timeout_at(linger_until, read.read(&mut sink)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => continue,
+                Err(_) => {
+                    debug!("peer still sending after the shutdown linger; closing");
+                    break;
+                }
+            }
         }
         end
     }
 }
 
-/// Replies buffered beyond this are written before more requests are read.
-const BATCH_WRITE_AT: usize = 256 * 1024;
+/// At shutdown, the most bytes read at once: for messages that had
+/// arrived, then for input that is discarded.
+const DISCARD_CHUNK: usize = 64 * 1024;
+
+fn count_end(counters: &Counters, peer: SocketAddr, end: &End) {
+    match end {
+        End::Clean => debug!(%peer, "closed by peer"),
+        End::Shutdown => debug!(%peer, "closed for shutdown"),
+        End::Wire(e) => {
+            counters.wire_errors.fetch_add(1, Ordering::Relaxed);
+            *counters
+                .wire_error_kinds
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(e.kind().as_str())
+                .or_default() += 1;
+            info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
+        }
+        End::Timeout(stall) => {
+            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            debug!(%peer, what = stall.as_str(), "closed on timeout");
+        }
+        End::Unanswerable(e) => {
+            counters.unanswerable.fetch_add(1, Ordering::Relaxed);
+            info!(%peer, error = %e, "closed: a request cannot be answered");
+        }
+        End::Io(e) => debug!(%peer, error = %e, "closed on i/o error"),
+    }
+}
 
 async fn write_batch(
     batch: &mut WriteBatch,
@@ -424,16 +572,16 @@ async fn write_batch(
         return Ok(());
     }
     match tokio::time::timeout(timeout, batch.write_to(write)).await {
-        Err(_) => Err(End::Timeout("write")),
+        Err(_) => Err(End::Timeout(Stall::Write)),
         Ok(Err(e)) => Err(classify(e)),
         Ok(Ok(())) => Ok(()),
     }
 }
 
+/// A read or write error: the socket's, or the format's.
 fn classify(e: Error) -> End {
     match e {
         Error::Io(_) => End::Io(e),
-        Error::Timeout { what } => End::Timeout(what),
         other => End::Wire(other),
     }
 }

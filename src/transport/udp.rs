@@ -3,10 +3,11 @@
 //! [`DatagramCodec<F>`] is the codec to use with
 //! [`tokio_util::udp::UdpFramed`]: each datagram must hold exactly one
 //! message. A datagram with bytes after its message is
-//! [`Error::TrailingBytes`], one that ends inside its message is
-//! [`Error::Incomplete`]; either error is yielded for that datagram only,
-//! and the socket goes on (keep polling the stream after an error).
-//! For the text formats the final `\n` may be left out of a datagram.
+//! [`Error::TrailingBytes`], one that ends inside its message (an empty
+//! one included) is [`Error::Incomplete`]; either error is yielded for that
+//! datagram only, and the socket goes on (keep polling the stream after an
+//! error). For the text formats the final `\n` may be left out of a
+//! datagram.
 //!
 //! [`serve_udp`] answers datagrams with a format's reference behaviour.
 //!
@@ -41,12 +42,44 @@ use crate::transport::server::Handler;
 use crate::wire::{Encode, Status, WireFormat};
 use crate::Error;
 
-/// Largest datagram read (the IPv4 UDP payload maximum).
-pub const MAX_DATAGRAM_LEN: usize = 65_507;
+/// Largest UDP payload: 65,535 bytes less the 8-byte UDP header, as over
+/// IPv6 (IPv4's is 65,507, its 20-byte header less). A receive buffer this
+/// size holds any datagram whole.
+pub const MAX_DATAGRAM_LEN: usize = 65_527;
+
+/// Largest UDP payload over IPv4: 65,535 bytes less the 20-byte IP and
+/// 8-byte UDP headers.
+pub const MAX_IPV4_DATAGRAM_LEN: usize = 65_507;
+
+/// The largest datagram a socket bound to `addr` can send: a reply longer
+/// than this cannot be sent at all, so a server bounds its replies by it
+/// (spec reqres §6 over datagrams).
+pub fn max_datagram_len(addr: &std::net::SocketAddr) -> usize {
+    if addr.is_ipv4() {
+        MAX_IPV4_DATAGRAM_LEN
+    } else {
+        MAX_DATAGRAM_LEN
+    }
+}
+
+/// The receive buffer of [`serve_udp`]: one byte more than any datagram,
+/// so that a datagram that fills it is known to be cut (only jumbograms,
+/// which UDP sockets do not deliver on common systems, could be).
+const RECV_BUF_LEN: usize = MAX_DATAGRAM_LEN + 1;
 
 /// A codec for one message per datagram.
+///
+/// Every datagram gives exactly one item, the message or its error, an
+/// empty datagram included ([`Error::Incomplete`]). [`UdpFramed`] decodes
+/// once more after each datagram, on the emptied buffer; the codec answers
+/// that call `Ok(None)`, so an empty buffer straight after a decode is
+/// never taken for an empty datagram.
+///
+/// [`UdpFramed`]: tokio_util::udp::UdpFramed
 pub struct DatagramCodec<F: WireFormat> {
     limits: F::Limits,
+    /// The datagram in the buffer has been decoded.
+    decoded: bool,
     _format: PhantomData<fn() -> F>,
 }
 
@@ -55,6 +88,7 @@ impl<F: WireFormat> DatagramCodec<F> {
     pub fn new(limits: F::Limits) -> Self {
         DatagramCodec {
             limits,
+            decoded: false,
             _format: PhantomData,
         }
     }
@@ -83,8 +117,10 @@ pub fn parse_datagram<F: WireFormat>(
     datagram: Bytes,
     limits: &F::Limits,
 ) -> Result<F::Owned, Error> {
-    let datagram = if is_text::<F>() && !datagram.ends_with(b"\n") {
-        // The text formats may leave out the last line ending in a datagram.
+    // The text formats may leave out the last line ending in a datagram
+    // (an empty datagram still holds no line at all).
+    let add_lf = is_text::<F>() && !datagram.is_empty() && !datagram.ends_with(b"\n");
+    let datagram = if add_lf {
         let mut terminated = BytesMut::with_capacity(datagram.len() + 1);
         terminated.extend_from_slice(&datagram);
         terminated.extend_from_slice(b"\n");
@@ -97,8 +133,9 @@ pub fn parse_datagram<F: WireFormat>(
         Status::Complete((), len) if len == datagram.len() => {
             crate::wire::owned_in::<F>(&datagram, limits)
         }
+        // Count what the peer sent, not the LF added here.
         Status::Complete((), len) => Err(Error::TrailingBytes {
-            len: datagram.len() - len,
+            len: datagram.len() - len - usize::from(add_lf),
             section: datagram_section(F::NAME),
         }),
         Status::Incomplete(needed) => Err(Error::Incomplete {
@@ -127,9 +164,11 @@ impl<F: WireFormat> Decoder for DatagramCodec<F> {
     type Error = Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F::Owned>, Error> {
-        if src.is_empty() {
+        if src.is_empty() && std::mem::take(&mut self.decoded) {
+            // UdpFramed's call after the datagram was taken.
             return Ok(None);
         }
+        self.decoded = true;
         // The whole buffer is one datagram: take it all, good or bad, so an
         // error concerns this datagram only.
         let datagram = src.split().freeze();
@@ -151,7 +190,8 @@ impl<F: WireFormat> Encoder<F::Owned> for DatagramCodec<F> {
 pub struct UdpStats {
     /// Datagrams answered.
     pub answered: u64,
-    /// Datagrams rejected (bad message, trailing bytes, truncated).
+    /// Datagrams rejected (bad message, trailing bytes, cut by the
+    /// receive buffer, or a request that cannot be answered).
     pub rejected: u64,
 }
 
@@ -173,21 +213,29 @@ where
     H: Handler<In::Owned, Out::Owned>,
 {
     let mut stats = UdpStats::default();
-    let mut buf = BytesMut::with_capacity(MAX_DATAGRAM_LEN);
+    // Allocated once; each datagram is copied out of it (cheaper than a
+    // fresh 64 KiB buffer per datagram).
+    let mut buf = vec![0u8; RECV_BUF_LEN];
     let mut out = BytesMut::new();
     loop {
-        buf.clear();
-        buf.reserve(MAX_DATAGRAM_LEN);
-        let peer = tokio::select! {
+        let (len, peer) = tokio::select! {
             _ = shutdown.cancelled() => return Ok(stats),
-            received = socket.recv_buf_from(&mut buf) => match received {
-                Ok((_, peer)) => peer,
+            received = socket.recv_from(&mut buf) => match received {
+                Ok(pair) => pair,
                 // ICMP errors from earlier sends surface here on some systems.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e.into()),
             },
         };
-        let request = match parse_datagram::<In>(buf.split().freeze(), &limits) {
+        if len > MAX_DATAGRAM_LEN {
+            // Cut by the buffer: what is left may parse, but it is not what
+            // the peer sent.
+            stats.rejected += 1;
+            debug!(%peer, "datagram larger than the receive buffer rejected");
+            continue;
+        }
+        let datagram = Bytes::copy_from_slice(&buf[..len]);
+        let request = match parse_datagram::<In>(datagram, &limits) {
             Ok(request) => request,
             Err(e) => {
                 stats.rejected += 1;
@@ -195,7 +243,15 @@ where
                 continue;
             }
         };
-        for reply in handler.replies(request) {
+        let replies = match handler.replies(request) {
+            Ok(replies) => replies,
+            Err(e) => {
+                stats.rejected += 1;
+                debug!(%peer, error = %e, "datagram cannot be answered");
+                continue;
+            }
+        };
+        for reply in replies {
             out.clear();
             if reply.encode(&mut out).is_ok() {
                 if let Err(e) = socket.send_to(&out, peer).await {
