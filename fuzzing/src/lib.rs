@@ -24,7 +24,11 @@
 //!   input, and its buffer stays within a bound set by the limit.
 //! - [`mux_session::mux_session`] and [`reqres_client::reqres_client`]: a
 //!   scripted peer against the real transport types, on a current-thread
-//!   runtime with paused time (see the `peer` module).
+//!   runtime with paused time (see the `peer` module); the mux target also
+//!   checks that every frame the session read is delivered or counted
+//!   discarded, exactly once.
+//! - [`mux_core::mux_core`]: operations on the sans-IO mux core, no
+//!   runtime, checked step by step against its accounting and a model.
 //! - [`calls_core::calls_core`]: the client's sans-IO call table, driven
 //!   with no runtime and checked against a model after every step.
 //!
@@ -44,11 +48,13 @@ use wireforms::{
 };
 
 pub mod calls_core;
+pub mod mux_core;
 pub mod mux_session;
 mod peer;
 pub mod reqres_client;
 
 pub use calls_core::{CallOp, CallsScript};
+pub use mux_core::{CoreOp, CoreScript};
 pub use mux_session::{MuxScript, MuxStep};
 pub use reqres_client::{ClientScript, ClientStep};
 
@@ -841,6 +847,9 @@ targets! {
     codec_response => codec::<reqres::ResponseLine>;
     mux_session => |d| with_arbitrary(d, |s: MuxScript| {
         mux_session::mux_session(&s);
+    });
+    mux_core => |d| with_arbitrary(d, |s: CoreScript| {
+        mux_core::mux_core(&s);
     });
     reqres_client => |d| with_arbitrary(d, |s: ClientScript| {
         reqres_client::reqres_client(&s);
