@@ -17,7 +17,7 @@ dict_for() {
     *typed) echo typed ;;
     *magic) echo magic ;;
     *frame) echo frame ;;
-    *mux | mux_session) echo mux ;;
+    *mux | mux_*) echo mux ;;
     *) echo reqres ;;
   esac
 }

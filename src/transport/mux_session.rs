@@ -650,14 +650,8 @@ impl MuxChannel {
 
     /// Queues the next frame of `unsent` in the place reserved for it.
     fn queue_next(&mut self) -> Result<(), Error> {
-        let Some(rest) = self.unsent.as_mut() else {
+        let Some(payload) = next_chunk(&mut self.unsent, self.max_frame) else {
             return Ok(());
-        };
-        let payload = if rest.len() > self.max_frame {
-            rest.split_to(self.max_frame)
-        } else {
-            // The last frame (an empty payload is one empty frame).
-            self.unsent.take().unwrap_or_default()
         };
         self.reserved = false;
         let mut state = self.shared.lock();
@@ -784,14 +778,24 @@ impl Sink<Bytes> for MuxChannel {
     }
 }
 
+/// The next frame's payload of the write in progress: at most `max_frame`
+/// bytes, the last one possibly shorter (an empty write is one empty frame);
+/// `None` once the write is all handed out.
+fn next_chunk(unsent: &mut Option<Bytes>, max_frame: usize) -> Option<Bytes> {
+    let rest = unsent.as_mut()?;
+    if rest.len() > max_frame {
+        Some(rest.split_to(max_frame))
+    } else {
+        unsent.take()
+    }
+}
+
 impl Drop for MuxChannel {
     fn drop(&mut self) {
         // The rest of a large write, as far as the writer's queue has room.
-        while let (Some(rest), Some(writer)) = (self.unsent.as_mut(), self.outbound.get_ref()) {
-            let payload = if rest.len() > self.max_frame {
-                rest.split_to(self.max_frame)
-            } else {
-                self.unsent.take().unwrap_or_default()
+        while let Some(writer) = self.outbound.get_ref().filter(|_| self.unsent.is_some()) {
+            let Some(payload) = next_chunk(&mut self.unsent, self.max_frame) else {
+                break;
             };
             let mut state = self.shared.lock();
             if writer.try_send(MuxFrameBuf::new(self.id, payload)).is_err() {
