@@ -2,10 +2,10 @@
 //! huge length, followed by nothing, must not make the server reserve more
 //! than the configured limit. Measured with a counting allocator; one test
 //! in this binary so that nothing else allocates meanwhile.
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,35 +14,8 @@ use wireforms::transport::reference;
 use wireforms::transport::server::{RunningServer, ServerOptions};
 use wireforms::{frame, magic, mux, reqres, typed};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
-                - layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Bytes the server may use beyond the payload limit: buffers, tasks, sockets.
 const OVERHEAD: usize = 256 * 1024;
@@ -52,13 +25,12 @@ const OVERHEAD: usize = 256 * 1024;
 async fn peak_growth(server: &RunningServer, header: &[u8]) -> usize {
     let mut s = TcpStream::connect(server.local_addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = counting_alloc::reset_peak();
     s.write_all(header).await.unwrap();
     let mut out = Vec::with_capacity(16);
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
     assert!(out.is_empty(), "no reply to a header alone");
-    PEAK.load(Ordering::Relaxed).saturating_sub(base)
+    counting_alloc::peak().saturating_sub(base)
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -4,46 +4,19 @@
 //! while the application never accepts or reads. Measured with a counting
 //! allocator (the honest measure: every buffer, queue and task counts); the
 //! tests of this binary measure one at a time.
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 mod support;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::AsyncWriteExt;
 use wireforms::mux::{ChannelId, MuxHeader, HEADER_LEN};
 use wireforms::transport::mux_session::{MuxConfig, MuxSession};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// One measurement at a time (the tests of this binary run in parallel).
 static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
-                - layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 const CHANNELS: u16 = 64;
 const FRAMES: usize = 32;
@@ -62,8 +35,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
     let session = MuxSession::new(io, config);
     let payload = vec![0x5a; PAYLOAD];
     tokio::task::yield_now().await;
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = counting_alloc::reset_peak();
     support::bounded("flood", async {
         for _ in 0..FRAMES {
             for id in 0..CHANNELS {
@@ -84,7 +56,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
     for _ in 0..100 {
         tokio::task::yield_now().await;
     }
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let peak = counting_alloc::peak().saturating_sub(base);
     let stats = session.stats();
     eprintln!(
         "mux flood: {CHANNELS} channels x {FRAMES} frames x {PAYLOAD} B, never accepted: \
@@ -120,8 +92,7 @@ async fn shared_payloads_stay_near_the_budget() {
     let kept = vec![0x11; PAYLOAD / 2];
     let dropped = vec![0x22; PAYLOAD];
     tokio::task::yield_now().await;
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = counting_alloc::reset_peak();
     // Until the session stops reading (backpressure on the held channel).
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
         for _ in 0..1000 {
@@ -138,7 +109,7 @@ async fn shared_payloads_stay_near_the_budget() {
         }
     })
     .await;
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let peak = counting_alloc::peak().saturating_sub(base);
     let stats = session.stats();
     eprintln!(
         "mux shared payloads: peak allocation growth {peak} B (budget {budget} B); {stats:?}"

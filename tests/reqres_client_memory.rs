@@ -3,39 +3,17 @@
 //! a counting allocator; one test in this binary so that nothing else
 //! allocates meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use wireforms::transport::reqres_client::{Client, ClientConfig, DEFAULT_MAX_PENDING};
 use wireforms::ErrorKind;
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        CURRENT.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed);
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Lets every task run until it waits (paused time does not move).
 async fn settle() {
@@ -54,7 +32,7 @@ async fn a_silent_server_holds_at_most_the_pending_cap_and_cancelling_frees_it()
     });
     let client = Client::new(io, ClientConfig::default());
     settle().await;
-    let base = CURRENT.load(Ordering::Relaxed);
+    let base = counting_alloc::current();
 
     // A few over the cap: those are refused at once.
     let calls = (0..DEFAULT_MAX_PENDING + 8).map(|_| client.call("ECHO", "x"));
@@ -65,7 +43,7 @@ async fn a_silent_server_holds_at_most_the_pending_cap_and_cancelling_frees_it()
     }
     settle().await;
     assert_eq!(client.stats().pending, DEFAULT_MAX_PENDING);
-    let held = CURRENT.load(Ordering::Relaxed).saturating_sub(base);
+    let held = counting_alloc::current().saturating_sub(base);
     let per_call = held / DEFAULT_MAX_PENDING;
 
     // The callers give up: every entry goes.
@@ -76,7 +54,7 @@ async fn a_silent_server_holds_at_most_the_pending_cap_and_cancelling_frees_it()
         (stats.pending, stats.cancelled),
         (0, DEFAULT_MAX_PENDING as u64)
     );
-    let kept = CURRENT.load(Ordering::Relaxed).saturating_sub(base);
+    let kept = counting_alloc::current().saturating_sub(base);
     eprintln!(
         "{DEFAULT_MAX_PENDING} pending calls (callers' futures included): {held} bytes, \
          {per_call} per call; after cancelling them: {kept} bytes still held"
