@@ -5,8 +5,11 @@
 //!
 //! The parser layer is sans-IO: it performs no networking, reads no clock and
 //! spawns nothing. It turns bytes into typed, borrowed messages and typed
-//! messages back into bytes. Everything that touches a socket lives in
-//! [`transport`] (feature `tokio`, on by default).
+//! messages back into bytes. The two stateful protocols on top, the mux
+//! session and the request/response client, are sans-IO state machines in
+//! [`session`] (feature `std`). Everything that touches a socket lives in
+//! [`transport`] (feature `tokio`, on by default): codecs, servers, and the
+//! thin async shells that drive the session state machines.
 //!
 //! | module | format | spec |
 //! |---|---|---|
