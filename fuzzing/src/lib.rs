@@ -22,6 +22,10 @@
 //! - [`codec`]: the tokio-util codec fed chunk by chunk gives the same
 //!   messages and the same first error as a one-shot loop over the whole
 //!   input, and its buffer stays within a bound set by the limit.
+//! - [`ffi::ffi_decode`]: the same bytes through the C ABI
+//!   (`wireforms-ffi`), called as C calls it, agree with the library:
+//!   status, lengths, pointers into the input, error records, encodings
+//!   and reference replies.
 //! - [`mux_session::mux_session`] and [`reqres_client::reqres_client`]: a
 //!   scripted peer against the real transport types, on a current-thread
 //!   runtime with paused time (see the `peer` module).
@@ -41,6 +45,7 @@ use wireforms::{
     frame, magic, mux, reqres, typed, Encode, Error, ErrorKind, Needed, Status, WireFormat,
 };
 
+pub mod ffi;
 pub mod mux_session;
 mod peer;
 pub mod reqres_client;
@@ -841,6 +846,7 @@ targets! {
     reqres_client => |d| with_arbitrary(d, |s: ClientScript| {
         reqres_client::reqres_client(&s);
     });
+    ffi_decode => ffi::ffi_decode;
 }
 
 /// The fuzz target named `name`.
