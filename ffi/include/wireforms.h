@@ -931,7 +931,8 @@ wireforms_status wireforms_mux_reference_reply_len(const struct wireforms_mux_fr
  * Writes the reference server's answer to `*request` (`spec/mux.md` §6:
  * `Echo N: ` (N the channel in decimal) and the payload, on the same channel, as one or more frames of at most 65,535 payload bytes one after the other), encoded, at the start of `out`, and its length in
  * `*written`. All or nothing: a short `out` gets `buffer_too_small`, as
- * `wireforms_mux_emit`.
+ * `wireforms_mux_emit`. The frames are built in memory the library
+ * allocates and frees within the call.
  *
  * # Safety
  * As `wireforms_mux_emit`, with `request` for `message`.
@@ -970,6 +971,24 @@ wireforms_status wireforms_request_parse(const uint8_t *input,
                                          size_t *consumed,
                                          size_t *needed,
                                          struct wireforms_error *error);
+
+/**
+ * Parses a datagram that must hold exactly one request line, whose final
+ * `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
+ * `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
+ * with kind `trailing_bytes` (bytes after the line; `len` counts them as
+ * if the missing `\n` were there) or the parser's error. A datagram that
+ * is one line without its `\n` is copied once inside the call (at most
+ * the line limit) to be parsed; the result still points into `input`.
+ *
+ * # Safety
+ * As `wireforms_request_parse`, without `consumed` and `needed`.
+ */
+wireforms_status wireforms_request_parse_datagram(const uint8_t *input,
+                                                  size_t input_len,
+                                                  const struct wireforms_line_limits *limits,
+                                                  struct wireforms_request *message,
+                                                  struct wireforms_error *error);
 
 /**
  * The exact number of bytes `wireforms_request_emit` writes for `*message`,
@@ -1028,6 +1047,24 @@ wireforms_status wireforms_response_parse(const uint8_t *input,
                                           struct wireforms_error *error);
 
 /**
+ * Parses a datagram that must hold exactly one response line, whose final
+ * `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
+ * `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
+ * with kind `trailing_bytes` (bytes after the line; `len` counts them as
+ * if the missing `\n` were there) or the parser's error. A datagram that
+ * is one line without its `\n` is copied once inside the call (at most
+ * the line limit) to be parsed; the result still points into `input`.
+ *
+ * # Safety
+ * As `wireforms_response_parse`, without `consumed` and `needed`.
+ */
+wireforms_status wireforms_response_parse_datagram(const uint8_t *input,
+                                                   size_t input_len,
+                                                   const struct wireforms_line_limits *limits,
+                                                   struct wireforms_response *message,
+                                                   struct wireforms_error *error);
+
+/**
  * The exact number of bytes `wireforms_response_emit` writes for `*message`,
  * in `*len`; `WIREFORMS_STATUS_ERROR` with kind `invalid_field` (and the
  * field's name) when a field cannot be carried: a `:` or `\n` in `id` or
@@ -1075,9 +1112,9 @@ wireforms_status wireforms_request_reference_reply_len(const struct wireforms_re
  * (`spec/reqres.md` §6: the same ID, status `OK`, and for `ECHO` the
  * arguments, `UPPER` them upper-cased, `REVERSE` them reversed, anything
  * else `Unknown command`), encoded as one line, at the start of `out`, and
- * its length in `*written`. The reply is built in memory owned by the
- * library for the length of the call (the only allocation of this API).
- * All or nothing, as `wireforms_request_emit`.
+ * its length in `*written`. The reply is built in memory the library
+ * allocates and frees within the call (as for the mux reply; nothing else
+ * in this API allocates). All or nothing, as `wireforms_request_emit`.
  *
  * # Safety
  * As `wireforms_request_emit`, with `request` for `message`.

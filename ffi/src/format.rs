@@ -235,3 +235,83 @@ pub(crate) unsafe fn reply<F: Reply>(
         Ok(wireforms_status::Ok)
     })
 }
+
+/// A text format's C struct with its pointers moved from one buffer to
+/// another of the same bytes.
+pub(crate) trait Rebase: CFormat {
+    fn rebase(c: Self::Message, from: *const u8, to: *const u8) -> Self::Message;
+}
+
+/// Moves `ptr`, which lies in the buffer at `from`, to the same offset in
+/// the buffer at `to` (address arithmetic only; nothing is read).
+pub(crate) fn moved(ptr: *const u8, from: *const u8, to: *const u8) -> *const u8 {
+    to.wrapping_add((ptr as usize).wrapping_sub(from as usize))
+}
+
+/// `wireforms_<line format>_parse_datagram` (spec reqres §7.2): the
+/// datagram holds one line, whose final `\n` may be left out.
+///
+/// As the library's datagram reader, a datagram without its final `\n` is
+/// read as if it had one. Only a datagram that is one whole line without
+/// its `\n` needs that `\n` in memory: it is copied once, into a buffer
+/// bounded by the line limit (checked first), and the fields are mapped
+/// back into the caller's buffer.
+///
+/// # Safety
+/// The header's contract of `wireforms_<line format>_parse_datagram`.
+pub(crate) unsafe fn parse_line_datagram<F: Rebase>(
+    input: *const u8,
+    input_len: usize,
+    limits: *const F::Limits,
+    message: *mut F::Message,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(message, "message")?;
+        // SAFETY: as in `parse`.
+        let (bytes, limits) = unsafe {
+            (
+                bytes_in(input, input_len, "input")?,
+                limits_of::<F>(limits)?,
+            )
+        };
+        // The bytes the library's datagram reader parses: the datagram,
+        // and a '\n' after it when it does not end with one.
+        let virtual_len = match bytes.last() {
+            Some(b'\n') => bytes.len(),
+            _ => bytes.len().saturating_add(1),
+        };
+        let trailing = |len: usize| Error::TrailingBytes {
+            len: virtual_len - len,
+            section: "reqres/7.2",
+        };
+        let c = match F::Wire::parse(bytes, &limits)? {
+            Status::Complete(m, len) if len == virtual_len => F::to_c(&m),
+            Status::Complete(_, len) => return Err(trailing(len).into()),
+            // No '\n' within the limit, and the datagram shorter than the
+            // limit (else the parser had refused it): one line without its
+            // '\n', so the copy is at most the line limit.
+            Status::Incomplete(_) => {
+                let mut line = Vec::with_capacity(virtual_len);
+                line.extend_from_slice(bytes);
+                line.push(b'\n');
+                let parsed = F::Wire::parse(&line, &limits)?;
+                match parsed {
+                    Status::Complete(m, len) if len == line.len() => {
+                        F::rebase(F::to_c(&m), line.as_ptr(), bytes.as_ptr())
+                    }
+                    Status::Complete(_, len) => return Err(trailing(len).into()),
+                    Status::Incomplete(_) => {
+                        return Err(Error::Internal {
+                            reason: "a line ending in '\\n' still needs bytes",
+                        }
+                        .into())
+                    }
+                }
+            }
+        };
+        // SAFETY: passed check_out.
+        unsafe { write_out(message, c) };
+        Ok(wireforms_status::Ok)
+    })
+}

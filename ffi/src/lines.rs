@@ -4,7 +4,7 @@ use wireforms::{reqres, Encode, Error};
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, moved, CFormat, Message, Rebase, Reply};
 use crate::slices::wireforms_str;
 
 /// What a receiver of request or response lines enforces.
@@ -108,6 +108,42 @@ pub unsafe extern "C" fn wireforms_request_parse(
 ) -> wireforms_status {
     // SAFETY: this function's contract is the one `format::parse` needs.
     unsafe { format::parse::<RequestC>(input, input_len, limits, message, consumed, needed, error) }
+}
+
+impl Rebase for RequestC {
+    fn rebase(c: wireforms_request, from: *const u8, to: *const u8) -> wireforms_request {
+        let field = |s: wireforms_str| wireforms_str {
+            data: moved(s.data.cast(), from, to).cast(),
+            len: s.len,
+        };
+        wireforms_request {
+            id: field(c.id),
+            command: field(c.command),
+            args: field(c.args),
+        }
+    }
+}
+
+/// Parses a datagram that must hold exactly one request line, whose final
+/// `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
+/// `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
+/// with kind `trailing_bytes` (bytes after the line; `len` counts them as
+/// if the missing `\n` were there) or the parser's error. A datagram that
+/// is one line without its `\n` is copied once inside the call (at most
+/// the line limit) to be parsed; the result still points into `input`.
+///
+/// # Safety
+/// As `wireforms_request_parse`, without `consumed` and `needed`.
+#[no_mangle]
+pub unsafe extern "C" fn wireforms_request_parse_datagram(
+    input: *const u8,
+    input_len: usize,
+    limits: *const wireforms_line_limits,
+    message: *mut wireforms_request,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    // SAFETY: this function's contract is the one `format::parse_line_datagram` needs.
+    unsafe { format::parse_line_datagram::<RequestC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_request_emit` writes for `*message`,
@@ -231,6 +267,42 @@ pub unsafe extern "C" fn wireforms_response_parse(
     }
 }
 
+impl Rebase for ResponseC {
+    fn rebase(c: wireforms_response, from: *const u8, to: *const u8) -> wireforms_response {
+        let field = |s: wireforms_str| wireforms_str {
+            data: moved(s.data.cast(), from, to).cast(),
+            len: s.len,
+        };
+        wireforms_response {
+            id: field(c.id),
+            status: field(c.status),
+            data: field(c.data),
+        }
+    }
+}
+
+/// Parses a datagram that must hold exactly one response line, whose final
+/// `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
+/// `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
+/// with kind `trailing_bytes` (bytes after the line; `len` counts them as
+/// if the missing `\n` were there) or the parser's error. A datagram that
+/// is one line without its `\n` is copied once inside the call (at most
+/// the line limit) to be parsed; the result still points into `input`.
+///
+/// # Safety
+/// As `wireforms_response_parse`, without `consumed` and `needed`.
+#[no_mangle]
+pub unsafe extern "C" fn wireforms_response_parse_datagram(
+    input: *const u8,
+    input_len: usize,
+    limits: *const wireforms_line_limits,
+    message: *mut wireforms_response,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    // SAFETY: this function's contract is the one `format::parse_line_datagram` needs.
+    unsafe { format::parse_line_datagram::<ResponseC>(input, input_len, limits, message, error) }
+}
+
 /// The exact number of bytes `wireforms_response_emit` writes for `*message`,
 /// in `*len`; `WIREFORMS_STATUS_ERROR` with kind `invalid_field` (and the
 /// field's name) when a field cannot be carried: a `:` or `\n` in `id` or
@@ -302,9 +374,9 @@ pub unsafe extern "C" fn wireforms_request_reference_reply_len(
 /// (`spec/reqres.md` §6: the same ID, status `OK`, and for `ECHO` the
 /// arguments, `UPPER` them upper-cased, `REVERSE` them reversed, anything
 /// else `Unknown command`), encoded as one line, at the start of `out`, and
-/// its length in `*written`. The reply is built in memory owned by the
-/// library for the length of the call (the only allocation of this API).
-/// All or nothing, as `wireforms_request_emit`.
+/// its length in `*written`. The reply is built in memory the library
+/// allocates and frees within the call (as for the mux reply; nothing else
+/// in this API allocates). All or nothing, as `wireforms_request_emit`.
 ///
 /// # Safety
 /// As `wireforms_request_emit`, with `request` for `message`.

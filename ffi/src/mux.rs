@@ -214,7 +214,8 @@ pub unsafe extern "C" fn wireforms_mux_reference_reply_len(
 /// Writes the reference server's answer to `*request` (`spec/mux.md` §6:
 /// `Echo N: ` (N the channel in decimal) and the payload, on the same channel, as one or more frames of at most 65,535 payload bytes one after the other), encoded, at the start of `out`, and its length in
 /// `*written`. All or nothing: a short `out` gets `buffer_too_small`, as
-/// `wireforms_mux_emit`.
+/// `wireforms_mux_emit`. The frames are built in memory the library
+/// allocates and frees within the call.
 ///
 /// # Safety
 /// As `wireforms_mux_emit`, with `request` for `message`.

@@ -229,6 +229,9 @@ fn call_every_fallible_export() -> Vec<(&'static str, wireforms_status, wireform
         &mut needed,
         e
     ));
+    call!("request_parse_datagram", |e| {
+        wireforms_request_parse_datagram(b"1:ECHO:x".as_ptr(), 8, null(), &mut rq, e)
+    });
     call!("request_encoded_len", |e| wireforms_request_encoded_len(
         &request, &mut len, e
     ));
@@ -250,6 +253,9 @@ fn call_every_fallible_export() -> Vec<(&'static str, wireforms_status, wireform
         &mut needed,
         e
     ));
+    call!("response_parse_datagram", |e| {
+        wireforms_response_parse_datagram(b"1:OK:x\n".as_ptr(), 7, null(), &mut rs, e)
+    });
     call!("response_encoded_len", |e| wireforms_response_encoded_len(
         &response, &mut len, e
     ));
@@ -262,7 +268,7 @@ fn call_every_fallible_export() -> Vec<(&'static str, wireforms_status, wireform
 #[test]
 fn every_fallible_export_succeeds_on_valid_arguments() {
     let calls = call_every_fallible_export();
-    assert_eq!(calls.len(), 32);
+    assert_eq!(calls.len(), 34);
     for (name, status, error) in calls {
         assert_eq!(
             status,
@@ -290,7 +296,7 @@ fn a_forced_panic_in_any_export_becomes_the_panic_status() {
         wireforms_ffi_version(),
     );
     force_panic(false);
-    assert_eq!(calls.len(), 32);
+    assert_eq!(calls.len(), 34);
     for (name, status, error) in calls {
         assert_eq!(status, wireforms_status::Panic, "{name}");
         assert_eq!(error.kind, wireforms_error_kind::Internal, "{name}");
@@ -661,4 +667,58 @@ fn long_messages_are_cut_at_a_char_boundary() {
     assert!(message.len() < WIREFORMS_MESSAGE_CAP);
     assert!(message.starts_with("malformed message at byte 1: éé"));
     let _ = Encode::encoded_len(&reqres::Request::default());
+}
+
+fn request_datagram(
+    input: &[u8],
+    max_line_len: usize,
+) -> (wireforms_status, wireforms_request, wireforms_error) {
+    let limits = wireforms_line_limits { max_line_len };
+    let mut message = wireforms_request {
+        id: wireforms_str::of(""),
+        command: wireforms_str::of(""),
+        args: wireforms_str::of(""),
+    };
+    let mut error = empty_error();
+    // SAFETY: live locals and the input slice.
+    let status = unsafe {
+        wireforms_request_parse_datagram(
+            input.as_ptr(),
+            input.len(),
+            &limits,
+            &mut message,
+            &mut error,
+        )
+    };
+    (status, message, error)
+}
+
+#[test]
+fn a_line_datagram_may_leave_out_its_line_feed() {
+    // Without its '\n': the fields still point into the caller's bytes.
+    let input = b"7:ECHO:a:b";
+    let (status, m, _) = request_datagram(input, 64);
+    assert_eq!(status, wireforms_status::Ok);
+    assert_eq!(m.args.data.cast::<u8>(), input[7..].as_ptr());
+    assert_eq!((m.id.len, m.command.len, m.args.len), (1, 4, 3));
+    // With it, and with "\r\n".
+    for input in [&b"7:ECHO:a:b\n"[..], b"7:ECHO:a:b\r\n"] {
+        let (status, m, _) = request_datagram(input, 64);
+        assert_eq!((status, m.args.len), (wireforms_status::Ok, 3));
+    }
+    // Bytes after the line: counted as the library's datagram reader
+    // counts them, with the '\n' it adds.
+    let (status, _, error) = request_datagram(b"1:A:b\nxy", 64);
+    assert_eq!(status, wireforms_status::Error);
+    assert_eq!(error.kind, wireforms_error_kind::TrailingBytes);
+    assert_eq!((error.len, text(&error.section)), (3, "reqres/7.2".into()));
+    // The line limit counts the '\n' the datagram leaves out.
+    assert_eq!(request_datagram(b"1:A:bcd", 8).0, wireforms_status::Ok);
+    let (status, _, error) = request_datagram(b"1:A:bcde", 8);
+    assert_eq!(status, wireforms_status::Error);
+    assert_eq!(error.kind, wireforms_error_kind::LineTooLong);
+    // An empty datagram is an empty line: fewer than two ':'.
+    let (status, _, error) = request_datagram(b"", 8);
+    assert_eq!(status, wireforms_status::Error);
+    assert_eq!(error.kind, wireforms_error_kind::Malformed);
 }

@@ -12,11 +12,13 @@
 //! (zero copy, inside the input); an error record carries the library
 //! error's kind, data, section and message; for a whole message, the
 //! ABI's encoded length, bytes, short-buffer refusal and reference reply
-//! are the library's; for the binary formats the datagram entry point
-//! agrees with parse-then-check-the-length.
+//! are the library's; the datagram entry points agree with the library's
+//! datagram reader (`transport::udp::parse_datagram`).
 
 use std::ffi::CStr;
 
+use bytes::Bytes;
+use wireforms::transport::udp::parse_datagram;
 use wireforms::{frame, magic, mux, reqres, typed, Encode, Error, Status};
 use wireforms_ffi::*;
 
@@ -48,6 +50,9 @@ type WriteFn<C> = unsafe extern "C" fn(
     *mut wireforms_error,
 ) -> wireforms_status;
 
+/// The reference-reply pair: its length, then its bytes.
+type ReplyFns<C> = (LenFn<C>, WriteFn<C>);
+
 /// A format's entry points and how its C struct compares with the
 /// library's message.
 trait Abi: FuzzFormat {
@@ -57,13 +62,15 @@ trait Abi: FuzzFormat {
     const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>>;
     const ENCODED_LEN: LenFn<Self::C>;
     const EMIT: WriteFn<Self::C>;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)>;
+    const REPLY: Option<ReplyFns<Self::C>>;
 
     fn c_limits(limits: &Self::Limits) -> Self::CLimits;
     /// A C struct with every field zero (what C would declare).
     fn zeroed() -> Self::C;
     /// Whether the C struct is exactly `m`: same numbers, same pointers.
     fn same(c: &Self::C, m: &Self::Message<'_>) -> bool;
+    /// Whether the C struct holds `owned`'s values, its slices inside `input`.
+    fn holds(c: &Self::C, owned: &Self::Owned, input: &[u8]) -> bool;
     /// The library's reference reply, encoded.
     fn reply(m: &Self::Message<'_>) -> Option<Result<Vec<u8>, Error>>;
 }
@@ -74,6 +81,23 @@ fn same_slice(c: &wireforms_bytes, s: &[u8]) -> bool {
 
 fn same_str(c: &wireforms_str, s: &str) -> bool {
     c.len == s.len() && (s.is_empty() || c.data.cast::<u8>() == s.as_ptr())
+}
+
+/// The bytes of a C slice, if it lies inside `input` (empty slices anywhere).
+fn bytes_in<'a>(c: &wireforms_bytes, input: &'a [u8]) -> Option<&'a [u8]> {
+    inside(c.data, c.len, input)
+}
+
+fn str_in<'a>(c: &wireforms_str, input: &'a [u8]) -> Option<&'a [u8]> {
+    inside(c.data.cast(), c.len, input)
+}
+
+fn inside(data: *const u8, len: usize, input: &[u8]) -> Option<&[u8]> {
+    if len == 0 {
+        return Some(&[]);
+    }
+    let offset = (data as usize).checked_sub(input.as_ptr() as usize)?;
+    input.get(offset..offset.checked_add(len)?)
 }
 
 fn empty_bytes() -> wireforms_bytes {
@@ -102,7 +126,7 @@ impl Abi for typed::Typed {
         Some(wireforms_typed_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_typed_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_typed_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = Some((
+    const REPLY: Option<ReplyFns<Self::C>> = Some((
         wireforms_typed_reference_reply_len,
         wireforms_typed_reference_reply,
     ));
@@ -121,6 +145,9 @@ impl Abi for typed::Typed {
     fn same(c: &Self::C, m: &typed::TypedMessage<'_>) -> bool {
         c.message_type == m.message_type.0 && same_slice(&c.payload, m.payload)
     }
+    fn holds(c: &Self::C, o: &typed::TypedMessageBuf, input: &[u8]) -> bool {
+        c.message_type == o.message_type.0 && bytes_in(&c.payload, input) == Some(&o.payload[..])
+    }
     fn reply(m: &typed::TypedMessage<'_>) -> Option<Result<Vec<u8>, Error>> {
         Some(bytes_of(typed::reference_reply(m).to_bytes()))
     }
@@ -134,7 +161,7 @@ impl Abi for magic::Magic {
         Some(wireforms_magic_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_magic_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_magic_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = Some((
+    const REPLY: Option<ReplyFns<Self::C>> = Some((
         wireforms_magic_reference_reply_len,
         wireforms_magic_reference_reply,
     ));
@@ -156,6 +183,11 @@ impl Abi for magic::Magic {
             && c.packet_type == m.packet_type.0
             && same_slice(&c.payload, m.payload)
     }
+    fn holds(c: &Self::C, o: &magic::PacketBuf, input: &[u8]) -> bool {
+        c.version == o.version
+            && c.packet_type == o.packet_type.0
+            && bytes_in(&c.payload, input) == Some(&o.payload[..])
+    }
     fn reply(m: &magic::Packet<'_>) -> Option<Result<Vec<u8>, Error>> {
         Some(bytes_of(magic::reference_reply(m).to_bytes()))
     }
@@ -169,7 +201,7 @@ impl Abi for frame::LengthFramed {
         Some(wireforms_frame_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_frame_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_frame_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = Some((
+    const REPLY: Option<ReplyFns<Self::C>> = Some((
         wireforms_frame_reference_reply_len,
         wireforms_frame_reference_reply,
     ));
@@ -187,6 +219,9 @@ impl Abi for frame::LengthFramed {
     fn same(c: &Self::C, m: &frame::Frame<'_>) -> bool {
         same_slice(&c.payload, m.payload)
     }
+    fn holds(c: &Self::C, o: &frame::FrameBuf, input: &[u8]) -> bool {
+        bytes_in(&c.payload, input) == Some(&o.payload[..])
+    }
     fn reply(m: &frame::Frame<'_>) -> Option<Result<Vec<u8>, Error>> {
         Some(bytes_of(frame::reference_reply(m).to_bytes()))
     }
@@ -199,7 +234,7 @@ impl Abi for mux::Mux {
     const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>> = Some(wireforms_mux_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_mux_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_mux_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = Some((
+    const REPLY: Option<ReplyFns<Self::C>> = Some((
         wireforms_mux_reference_reply_len,
         wireforms_mux_reference_reply,
     ));
@@ -217,6 +252,9 @@ impl Abi for mux::Mux {
     }
     fn same(c: &Self::C, m: &mux::MuxFrame<'_>) -> bool {
         c.channel == m.channel.0 && same_slice(&c.payload, m.payload)
+    }
+    fn holds(c: &Self::C, o: &mux::MuxFrameBuf, input: &[u8]) -> bool {
+        c.channel == o.channel.0 && bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
     fn reply(m: &mux::MuxFrame<'_>) -> Option<Result<Vec<u8>, Error>> {
         let mut out = Vec::new();
@@ -240,10 +278,11 @@ impl Abi for reqres::RequestLine {
     type C = wireforms_request;
     type CLimits = wireforms_line_limits;
     const PARSE: ParseFn<Self::CLimits, Self::C> = wireforms_request_parse;
-    const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>> = None;
+    const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>> =
+        Some(wireforms_request_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_request_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_request_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = Some((
+    const REPLY: Option<ReplyFns<Self::C>> = Some((
         wireforms_request_reference_reply_len,
         wireforms_request_reference_reply,
     ));
@@ -261,6 +300,11 @@ impl Abi for reqres::RequestLine {
     fn same(c: &Self::C, m: &reqres::Request<'_>) -> bool {
         same_str(&c.id, m.id) && same_str(&c.command, m.command) && same_str(&c.args, m.args)
     }
+    fn holds(c: &Self::C, o: &reqres::RequestBuf, input: &[u8]) -> bool {
+        str_in(&c.id, input) == Some(o.id.as_bytes())
+            && str_in(&c.command, input) == Some(o.command.as_bytes())
+            && str_in(&c.args, input) == Some(o.args.as_bytes())
+    }
     fn reply(m: &reqres::Request<'_>) -> Option<Result<Vec<u8>, Error>> {
         Some(bytes_of(reqres::reference_reply(m).to_bytes()))
     }
@@ -270,10 +314,11 @@ impl Abi for reqres::ResponseLine {
     type C = wireforms_response;
     type CLimits = wireforms_line_limits;
     const PARSE: ParseFn<Self::CLimits, Self::C> = wireforms_response_parse;
-    const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>> = None;
+    const DATAGRAM: Option<DatagramFn<Self::CLimits, Self::C>> =
+        Some(wireforms_response_parse_datagram);
     const ENCODED_LEN: LenFn<Self::C> = wireforms_response_encoded_len;
     const EMIT: WriteFn<Self::C> = wireforms_response_emit;
-    const REPLY: Option<(LenFn<Self::C>, WriteFn<Self::C>)> = None;
+    const REPLY: Option<ReplyFns<Self::C>> = None;
 
     fn c_limits(l: &reqres::Limits) -> wireforms_line_limits {
         line_limits(l)
@@ -287,6 +332,11 @@ impl Abi for reqres::ResponseLine {
     }
     fn same(c: &Self::C, m: &reqres::Response<'_>) -> bool {
         same_str(&c.id, m.id) && same_str(&c.status, m.status) && same_str(&c.data, m.data)
+    }
+    fn holds(c: &Self::C, o: &reqres::ResponseBuf, input: &[u8]) -> bool {
+        str_in(&c.id, input) == Some(o.id.as_bytes())
+            && str_in(&c.status, input) == Some(o.status.as_bytes())
+            && str_in(&c.data, input) == Some(o.data.as_bytes())
     }
     fn reply(_: &reqres::Response<'_>) -> Option<Result<Vec<u8>, Error>> {
         None
@@ -389,7 +439,7 @@ fn run<F: Abi>(data: &[u8], limits: &F::Limits) {
         }
     }
     if let Some(datagram) = F::DATAGRAM {
-        check_datagram::<F>(datagram, data, &c_limits, library);
+        check_datagram::<F>(datagram, data, &c_limits, limits);
     }
 }
 
@@ -397,7 +447,7 @@ fn check_datagram<F: Abi>(
     datagram: DatagramFn<F::CLimits, F::C>,
     data: &[u8],
     c_limits: &F::CLimits,
-    library: Result<Status<F::Message<'_>>, Error>,
+    limits: &F::Limits,
 ) {
     let mut message = F::zeroed();
     let mut record = blank_error();
@@ -411,24 +461,18 @@ fn check_datagram<F: Abi>(
             &mut record,
         )
     };
-    match library {
-        Ok(Status::Complete(m, len)) if len == data.len() => {
-            assert_eq!(status, wireforms_status::Ok);
-            assert!(F::same(&message, &m));
-        }
-        Ok(Status::Complete(_, len)) => {
-            assert_eq!(status, wireforms_status::Error);
-            assert_eq!(record.kind, wireforms_error_kind::TrailingBytes);
-            assert_eq!(record.len as usize, data.len() - len);
-            assert_eq!(c_text(&record.section), format!("{}/7.2", F::NAME));
-        }
-        Ok(Status::Incomplete(n)) => {
-            assert_eq!(status, wireforms_status::Error);
-            assert_eq!(record.kind, wireforms_error_kind::Incomplete);
-            assert_eq!(record.needed, n.size().unwrap_or(0));
+    // The library's own datagram reader (spec §7.2) is the reference.
+    match parse_datagram::<F>(Bytes::copy_from_slice(data), limits) {
+        Ok(owned) => {
+            assert_eq!(status, wireforms_status::Ok, "{}", c_text(&record.message));
+            assert!(
+                F::holds(&message, &owned, data),
+                "{}: datagram {owned:?}",
+                F::NAME
+            );
         }
         Err(e) => {
-            assert_eq!(status, wireforms_status::Error);
+            assert_eq!(status, wireforms_status::Error, "{e:?}");
             check_record(&record, &e);
         }
     }
