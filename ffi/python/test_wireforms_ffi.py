@@ -130,3 +130,10 @@ def test_version_and_names():
     assert wf.version() == 100
     assert wf.lib.wireforms_error_kind_name(2) == b"too_large"
     assert wf.limits("request").max_line_len == 65536
+
+
+def test_a_line_datagram_may_leave_out_its_line_feed():
+    assert wf.parse_datagram("request", b"7:ECHO:a:b") == {"id": "7", "command": "ECHO", "args": "a:b"}
+    with pytest.raises(wf.WireError) as trailing:
+        wf.parse_datagram("response", b"1:OK:x\nmore")
+    assert (trailing.value.kind, trailing.value.details) == ("trailing_bytes", {"len": 5})

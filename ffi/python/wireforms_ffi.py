@@ -140,10 +140,9 @@ for _fmt, (_limits, _message, _limits_name) in _TYPES.items():
             f.argtypes = [POINTER(_message), c_void_p, c_size_t, POINTER(c_size_t),
                           POINTER(Error)]
             f.restype = c_uint32
-    if _fmt in BINARY:
-        f = getattr(lib, f"wireforms_{_fmt}_parse_datagram")
-        f.argtypes = [c_void_p, c_size_t, POINTER(_limits), POINTER(_message), POINTER(Error)]
-        f.restype = c_uint32
+    f = getattr(lib, f"wireforms_{_fmt}_parse_datagram")
+    f.argtypes = [c_void_p, c_size_t, POINTER(_limits), POINTER(_message), POINTER(Error)]
+    f.restype = c_uint32
     f = getattr(lib, f"wireforms_{_limits_name}_limits_default")
     f.argtypes = []
     f.restype = _limits
@@ -243,7 +242,8 @@ def parse(fmt, data, limit=None):
 
 
 def parse_datagram(fmt, data, limit=None):
-    """The one message a datagram holds (binary formats); raises WireError."""
+    """The one message a datagram holds (a line may leave out its final
+    "\\n"); raises WireError."""
     data = bytes(data)
     _, message_type, _ = _TYPES[fmt]
     buf = c_char_p(data)
