@@ -668,6 +668,12 @@ static void check_contract(void) {
   CHECK(wireforms_frame_emit(&fr, buf, sizeof buf, &written, &err) ==
             WIREFORMS_STATUS_INVALID_ARGUMENT,
         "overlapping emit");
+  /* A line datagram may leave out its final "\n"; the fields stay in it. */
+  static const char dgram[] = "7:ECHO:a:b";
+  CHECK(wireforms_request_parse_datagram((const uint8_t *)dgram, strlen(dgram), NULL, &rq,
+                                         &err) == WIREFORMS_STATUS_OK &&
+            rq.args.data == dgram + 7 && rq.args.len == 3,
+        "line datagram without its line feed");
   /* An error's message and section. */
   static const uint8_t bad[] = {0xca, 0xfe, 0xba, 0xbe, 1, 1, 0, 0};
   CHECK(wireforms_magic_parse(bad, sizeof bad, NULL, &p, &consumed, &needed, &err) ==
