@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use wireforms::frame::{Frame, Limits};
 use wireforms::{Encode, Status};
 use wireforms_ffi::{
@@ -98,6 +98,27 @@ fn boundary(c: &mut Criterion) {
     group.finish();
 }
 
+/// `BOUNDARY_ONLY=rust-parser|c-abi`: decode the stream 100 times with
+/// that path alone and exit, for an instruction count that no other load
+/// on the machine changes:
+///
+///     BOUNDARY_ONLY=c-abi valgrind --tool=callgrind target/release/deps/boundary-*
+fn count_only(which: &str) {
+    let input = stream();
+    let limits = Limits::default();
+    let mut total = 0;
+    for _ in 0..100 {
+        total += match which {
+            "rust-parser" => rust_parse(black_box(&input), black_box(&limits)),
+            _ => c_parse(
+                black_box(wireforms_frame_parse as ParseFn),
+                black_box(&input),
+            ),
+        };
+    }
+    assert_eq!(total, 100 * 16 * FRAMES);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -106,4 +127,10 @@ criterion_group! {
         .sample_size(30);
     targets = boundary
 }
-criterion_main!(benches);
+fn main() {
+    if let Ok(which) = std::env::var("BOUNDARY_ONLY") {
+        return count_only(&which);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -29,6 +29,10 @@ pub(crate) type Outcome = Result<wireforms_status, Failure>;
 /// Runs `body` behind the panic boundary: a panic becomes
 /// [`wireforms_status::Panic`], a failure its status, and either is
 /// described in `*error` when `error` is a usable pointer.
+///
+/// Only a status crosses `catch_unwind`, and the records are made on cold
+/// paths: the boundary costs a few instructions on success.
+#[inline]
 pub(crate) fn guard(
     error: *mut wireforms_error,
     body: impl FnOnce() -> Outcome,
@@ -36,17 +40,39 @@ pub(crate) fn guard(
     let result = catch_unwind(AssertUnwindSafe(|| {
         #[cfg(test)]
         test_hook::maybe_panic();
-        body()
+        match body() {
+            Ok(status) => status,
+            Err(failure) => report_failure(error, failure),
+        }
     }));
-    let (status, record) = match result {
-        Ok(Ok(status)) => return status,
-        Ok(Err(Failure::Wire(e))) => (wireforms_status::Error, wireforms_error::of(&e)),
-        Ok(Err(Failure::Call(status, what))) => (status, wireforms_error::of_call(status, what)),
-        Err(payload) => (
+    match result {
+        Ok(status) => status,
+        Err(payload) => report(
+            error,
             wireforms_status::Panic,
             wireforms_error::of_panic(&*payload),
         ),
-    };
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn report_failure(error: *mut wireforms_error, failure: Failure) -> wireforms_status {
+    match failure {
+        Failure::Wire(e) => report(error, wireforms_status::Error, wireforms_error::of(&e)),
+        Failure::Call(status, what) => {
+            report(error, status, wireforms_error::of_call(status, what))
+        }
+    }
+}
+
+/// Writes `record` to `*error` when that is a usable pointer; returns `status`.
+#[cold]
+fn report(
+    error: *mut wireforms_error,
+    status: wireforms_status,
+    record: wireforms_error,
+) -> wireforms_status {
     if !error.is_null() && error.is_aligned() {
         // SAFETY: the header's contract: a non-NULL `error` points to
         // writable room for one `wireforms_error`; it is aligned (checked).
