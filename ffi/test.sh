@@ -46,7 +46,9 @@ fi
 # gcc's sanitizer runtimes (libasan, libubsan) come with Debian's gcc.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
   echo "installing pytest"
-  python3 -m pip install -q pytest
+  # A Debian python3 refuses pip into the system (PEP 668): then Debian's own.
+  python3 -m pip install -q pytest ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null; }
 fi
 gcc --version | head -n 1
 valgrind --version
