@@ -8,8 +8,8 @@
 # the boundary (panic, pointers), the header drift check, the C test over
 # every spec vector under AddressSanitizer + UndefinedBehaviorSanitizer
 # (static library) and under valgrind (shared library), the C streaming
-# example, a build through the pkg-config file, and the Python tests and
-# example. Ends with "N passed, N failed" (one per step) and exits non-zero
+# example, a build through the pkg-config file, the C side of the boundary
+# benchmark, and the Python tests and example. Ends with "N passed, N failed" (one per step) and exits non-zero
 # when a step failed.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -121,6 +121,12 @@ pkg_config_build() {
     "$work/stream_static" typed <"$work/typed.bin" | cmp -s - "$work/typed.want"
 }
 
+c_bench_builds() {
+  # The C side of the boundary benchmark still builds and runs (BENCHMARKS.md).
+  gcc -O2 "${CFLAGS[@]}" "$here/benches/frame16.c" -L"$target/release" -lwireforms_ffi \
+    -Wl,-rpath,"$target/release" -o "$work/frame16" && "$work/frame16"
+}
+
 python_tests() {
   WIREFORMS_FFI_LIB="$target/release/libwireforms_ffi.so" \
     python3 -m pytest -q -p no:cacheprovider "$here/python" | tail -n 1
@@ -140,6 +146,7 @@ step "C: every vector, ASan + UBSan, static library" c_vectors_sanitized
 step "C: every vector, valgrind, shared library" c_vectors_valgrind
 step "C streaming example (ASan + UBSan)" stream_example
 step "link through pkg-config, dynamic and static" pkg_config_build
+step "C boundary benchmark builds and runs" c_bench_builds
 step "Python: every vector through ctypes (pytest)" python_tests
 step "Python example" python_example
 
