@@ -526,7 +526,9 @@ struct wireforms_typed_limits wireforms_typed_limits_default(void);
  *   Call again with the same bytes and more. `*message` is untouched.
  * - `WIREFORMS_STATUS_ERROR`: the input can never become a valid message;
  *   `*error` says why (kind, data, spec section). The stream cannot go on.
- * - any other status: a bad argument, described in `*error`.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The payload points into `input`: it is valid while `input` is. Nothing
  * is allocated; nothing needs freeing. Never reads past `input_len`.
@@ -634,7 +636,9 @@ struct wireforms_magic_limits wireforms_magic_limits_default(void);
  *   Call again with the same bytes and more. `*message` is untouched.
  * - `WIREFORMS_STATUS_ERROR`: the input can never become a valid message;
  *   `*error` says why (kind, data, spec section). The stream cannot go on.
- * - any other status: a bad argument, described in `*error`.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The payload points into `input`: it is valid while `input` is. Nothing
  * is allocated; nothing needs freeing. Never reads past `input_len`.
@@ -742,7 +746,9 @@ struct wireforms_frame_limits wireforms_frame_limits_default(void);
  *   Call again with the same bytes and more. `*message` is untouched.
  * - `WIREFORMS_STATUS_ERROR`: the input can never become a valid message;
  *   `*error` says why (kind, data, spec section). The stream cannot go on.
- * - any other status: a bad argument, described in `*error`.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The payload points into `input`: it is valid while `input` is. Nothing
  * is allocated; nothing needs freeing. Never reads past `input_len`.
@@ -850,7 +856,9 @@ struct wireforms_mux_limits wireforms_mux_limits_default(void);
  *   Call again with the same bytes and more. `*message` is untouched.
  * - `WIREFORMS_STATUS_ERROR`: the input can never become a valid message;
  *   `*error` says why (kind, data, spec section). The stream cannot go on.
- * - any other status: a bad argument, described in `*error`.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The payload points into `input`: it is valid while `input` is. Nothing
  * is allocated; nothing needs freeing. Never reads past `input_len`.
@@ -957,6 +965,9 @@ struct wireforms_line_limits wireforms_line_limits_default(void);
  *   cannot know its length). Call again with the same bytes and more.
  * - `WIREFORMS_STATUS_ERROR`: `line_too_long`, `invalid_utf8` or
  *   `malformed` in `*error`; the stream cannot go on.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The fields point into `input` and are valid while it is. Nothing is
  * allocated. Never reads past `input_len`, nor past the first `\n`.
@@ -1031,6 +1042,9 @@ wireforms_status wireforms_request_emit(const struct wireforms_request *message,
  *   cannot know its length). Call again with the same bytes and more.
  * - `WIREFORMS_STATUS_ERROR`: `line_too_long`, `invalid_utf8` or
  *   `malformed` in `*error`; the stream cannot go on.
+ * - any other status: a bad argument or a caught panic, in `*error`.
+ *
+ * `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
  *
  * The fields point into `input` and are valid while it is. Nothing is
  * allocated. Never reads past `input_len`, nor past the first `\n`.

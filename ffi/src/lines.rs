@@ -90,6 +90,9 @@ impl CFormat for RequestC {
 ///   cannot know its length). Call again with the same bytes and more.
 /// - `WIREFORMS_STATUS_ERROR`: `line_too_long`, `invalid_utf8` or
 ///   `malformed` in `*error`; the stream cannot go on.
+/// - any other status: a bad argument or a caught panic, in `*error`.
+///
+/// `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
 ///
 /// The fields point into `input` and are valid while it is. Nothing is
 /// allocated. Never reads past `input_len`, nor past the first `\n`.
@@ -245,6 +248,9 @@ impl CFormat for ResponseC {
 ///   cannot know its length). Call again with the same bytes and more.
 /// - `WIREFORMS_STATUS_ERROR`: `line_too_long`, `invalid_utf8` or
 ///   `malformed` in `*error`; the stream cannot go on.
+/// - any other status: a bad argument or a caught panic, in `*error`.
+///
+/// `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
 ///
 /// The fields point into `input` and are valid while it is. Nothing is
 /// allocated. Never reads past `input_len`, nor past the first `\n`.

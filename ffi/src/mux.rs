@@ -113,7 +113,9 @@ pub extern "C" fn wireforms_mux_limits_default() -> wireforms_mux_limits {
 ///   Call again with the same bytes and more. `*message` is untouched.
 /// - `WIREFORMS_STATUS_ERROR`: the input can never become a valid message;
 ///   `*error` says why (kind, data, spec section). The stream cannot go on.
-/// - any other status: a bad argument, described in `*error`.
+/// - any other status: a bad argument or a caught panic, in `*error`.
+///
+/// `*consumed` and `*needed` are written on `OK` and `INCOMPLETE` only.
 ///
 /// The payload points into `input`: it is valid while `input` is. Nothing
 /// is allocated; nothing needs freeing. Never reads past `input_len`.
