@@ -22,6 +22,10 @@
 //! - [`codec`]: the tokio-util codec fed chunk by chunk gives the same
 //!   messages and the same first error as a one-shot loop over the whole
 //!   input, and its buffer stays within a bound set by the limit.
+//! - [`ffi::ffi_decode`]: the same bytes through the C ABI
+//!   (`wireforms-ffi`), called as C calls it, agree with the library:
+//!   status, lengths, pointers into the input, error records, encodings
+//!   and reference replies.
 //! - [`mux_session::mux_session`] and [`reqres_client::reqres_client`]: a
 //!   scripted peer against the real transport types, on a current-thread
 //!   runtime with paused time (see the `peer` module); the mux target also
@@ -48,6 +52,7 @@ use wireforms::{
 };
 
 pub mod calls_core;
+pub mod ffi;
 pub mod mux_core;
 pub mod mux_session;
 mod peer;
@@ -857,6 +862,7 @@ targets! {
     calls_core => |d| with_arbitrary(d, |s: CallsScript| {
         calls_core::calls_core(&s);
     });
+    ffi_decode => ffi::ffi_decode;
 }
 
 /// The fuzz target named `name`.

@@ -96,6 +96,10 @@ fn seed_corpora() -> BTreeMap<String, Vec<(String, Vec<u8>)>> {
                 .entry(format!("decode_{format}"))
                 .or_default()
                 .push((name.clone(), input.clone()));
+            corpora.entry("ffi_decode".to_owned()).or_default().push((
+                format!("{format}-{name}"),
+                fuzzing::ffi::ffi_seed(format, &input),
+            ));
             let codec = corpora.entry(format!("codec_{format}")).or_default();
             codec.push((
                 format!("{name}-whole"),
@@ -148,7 +152,7 @@ fn targets_match_the_fuzz_directory() {
 #[test]
 fn seed_corpora_from_the_vectors() {
     let corpora = seed_corpora();
-    assert_eq!(corpora.len(), 12);
+    assert_eq!(corpora.len(), 13);
     for (target, seeds) in &corpora {
         assert!(!seeds.is_empty());
         for (name, input) in seeds {

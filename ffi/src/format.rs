@@ -1,0 +1,328 @@
+//! The one implementation behind every format's exports: parse, parse a
+//! datagram, measure, emit, reference reply. Each format only says how its
+//! C structs map to the library's types.
+
+use wireforms::{Encode, Error, Status, WireFormat};
+
+use crate::boundary::{
+    bytes_in, bytes_out, check_disjoint, check_out, guard, read_in, read_optional, write_out,
+    Outcome,
+};
+use crate::error::{wireforms_error, wireforms_status};
+
+/// The library message of format `F`, borrowing for `'a`.
+pub(crate) type Message<'a, F> = <<F as CFormat>::Wire as WireFormat>::Message<'a>;
+
+/// A format as the C ABI sees it.
+pub(crate) trait CFormat {
+    /// The library's format.
+    type Wire: WireFormat;
+    /// The C limits struct.
+    type Limits: Copy;
+    /// The C message struct.
+    type Message: Copy;
+
+    /// The library's limits for the C ones.
+    fn limits(c: &Self::Limits) -> <Self::Wire as WireFormat>::Limits;
+
+    /// The C struct of a parsed message (its slices stay in the input).
+    fn to_c(message: &Message<'_, Self>) -> Self::Message;
+
+    /// The library's message for a C struct.
+    ///
+    /// # Safety
+    /// Every slice of `c` is valid for reads, unchanged, during `'a`.
+    unsafe fn from_c<'a>(c: &Self::Message) -> Result<Message<'a, Self>, crate::boundary::Failure>;
+
+    /// The slices of a C message, for the overlap check.
+    fn parts(c: &Self::Message) -> [(*const u8, usize); 3];
+}
+
+/// A format with a reference-server answer (spec §6 of each format).
+pub(crate) trait Reply: CFormat {
+    /// The encoded length of the answer to `request`.
+    fn reply_len(request: &Message<'_, Self>) -> Result<usize, Error>;
+    /// Writes the encoded answer to `request` at the start of `out`, all
+    /// of it or nothing.
+    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, Error>;
+}
+
+/// The library limits for a nullable C limits pointer.
+///
+/// # Safety
+/// A non-NULL `limits` points to a valid `F::Limits`.
+unsafe fn limits_of<F: CFormat>(
+    limits: *const F::Limits,
+) -> Result<<F::Wire as WireFormat>::Limits, crate::boundary::Failure> {
+    // SAFETY: forwarded contract.
+    let limits = unsafe { read_optional(limits, "limits") }?;
+    Ok(limits.map(F::limits).unwrap_or_default())
+}
+
+/// `wireforms_<format>_parse`.
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_parse`.
+pub(crate) unsafe fn parse<F: CFormat>(
+    input: *const u8,
+    input_len: usize,
+    limits: *const F::Limits,
+    message: *mut F::Message,
+    consumed: *mut usize,
+    needed: *mut usize,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(message, "message")?;
+        check_out(consumed, "consumed")?;
+        check_out(needed, "needed")?;
+        // SAFETY: the header's contract: `input_len` readable bytes at
+        // `input`, a valid limits struct or NULL.
+        let (bytes, limits) = unsafe {
+            (
+                bytes_in(input, input_len, "input")?,
+                limits_of::<F>(limits)?,
+            )
+        };
+        let (status, len, need, c) = match F::Wire::parse(bytes, &limits)? {
+            Status::Complete(m, len) => (wireforms_status::Ok, len, 0, Some(F::to_c(&m))),
+            Status::Incomplete(n) => (wireforms_status::Incomplete, 0, n.size().unwrap_or(0), None),
+        };
+        // SAFETY: the three outputs passed check_out and are writable.
+        unsafe {
+            write_out(consumed, len);
+            write_out(needed, need);
+            if let Some(c) = c {
+                write_out(message, c);
+            }
+        }
+        Ok(status)
+    })
+}
+
+/// `wireforms_<format>_parse_datagram` (spec §7.2 of each binary format).
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_parse_datagram`.
+pub(crate) unsafe fn parse_datagram<F: CFormat>(
+    input: *const u8,
+    input_len: usize,
+    limits: *const F::Limits,
+    message: *mut F::Message,
+    error: *mut wireforms_error,
+    trailing_section: &'static str,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(message, "message")?;
+        // SAFETY: as in `parse`.
+        let (bytes, limits) = unsafe {
+            (
+                bytes_in(input, input_len, "input")?,
+                limits_of::<F>(limits)?,
+            )
+        };
+        let c = match F::Wire::parse(bytes, &limits)? {
+            Status::Complete(m, len) if len == bytes.len() => F::to_c(&m),
+            Status::Complete(_, len) => {
+                return Err(Error::TrailingBytes {
+                    len: bytes.len() - len,
+                    section: trailing_section,
+                }
+                .into())
+            }
+            Status::Incomplete(n) => {
+                return Err(Error::Incomplete {
+                    needed: n.size(),
+                    section: F::Wire::INCOMPLETE_SECTION,
+                }
+                .into())
+            }
+        };
+        // SAFETY: passed check_out.
+        unsafe { write_out(message, c) };
+        Ok(wireforms_status::Ok)
+    })
+}
+
+/// `wireforms_<format>_encoded_len`.
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_encoded_len`.
+pub(crate) unsafe fn encoded_len<F: CFormat>(
+    message: *const F::Message,
+    len: *mut usize,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(len, "len")?;
+        // SAFETY: a valid message struct whose slices are readable.
+        let m = unsafe { F::from_c(read_in(message, "message")?)? };
+        m.check()?;
+        let n = m.encoded_len();
+        // SAFETY: passed check_out.
+        unsafe { write_out(len, n) };
+        Ok(wireforms_status::Ok)
+    })
+}
+
+/// `wireforms_<format>_emit`.
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_emit`.
+pub(crate) unsafe fn emit<F: CFormat>(
+    message: *const F::Message,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(written, "written")?;
+        // SAFETY: a valid message struct.
+        let c = unsafe { read_in(message, "message")? };
+        check_disjoint(out, out_len, &F::parts(c))?;
+        // SAFETY: its slices are readable; `out` holds `out_len` writable
+        // bytes, disjoint from them (checked).
+        let (m, out) = unsafe { (F::from_c(c)?, bytes_out(out, out_len, "out")?) };
+        let n = m.emit(out)?;
+        // SAFETY: passed check_out.
+        unsafe { write_out(written, n) };
+        Ok(wireforms_status::Ok)
+    })
+}
+
+/// `wireforms_<format>_reference_reply_len`.
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_reference_reply_len`.
+pub(crate) unsafe fn reply_len<F: Reply>(
+    request: *const F::Message,
+    len: *mut usize,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(len, "len")?;
+        // SAFETY: a valid message struct whose slices are readable.
+        let m = unsafe { F::from_c(read_in(request, "request")?)? };
+        let n = F::reply_len(&m)?;
+        // SAFETY: passed check_out.
+        unsafe { write_out(len, n) };
+        Ok(wireforms_status::Ok)
+    })
+}
+
+/// `wireforms_<format>_reference_reply`.
+///
+/// # Safety
+/// The header's contract of `wireforms_<format>_reference_reply`.
+pub(crate) unsafe fn reply<F: Reply>(
+    request: *const F::Message,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(written, "written")?;
+        // SAFETY: a valid message struct.
+        let c = unsafe { read_in(request, "request")? };
+        check_disjoint(out, out_len, &F::parts(c))?;
+        // SAFETY: as in `emit`.
+        let (m, out) = unsafe { (F::from_c(c)?, bytes_out(out, out_len, "out")?) };
+        let n = F::reply(&m, out)?;
+        // SAFETY: passed check_out.
+        unsafe { write_out(written, n) };
+        Ok(wireforms_status::Ok)
+    })
+}
+
+/// A text format's C struct with its pointers moved from one buffer to
+/// another of the same bytes.
+pub(crate) trait Rebase: CFormat {
+    fn rebase(c: Self::Message, from: *const u8, to: *const u8) -> Self::Message;
+}
+
+/// Moves `ptr`, which lies in the buffer at `from`, to the same offset in
+/// the buffer at `to` (address arithmetic only; nothing is read).
+pub(crate) fn moved(ptr: *const u8, from: *const u8, to: *const u8) -> *const u8 {
+    to.wrapping_add((ptr as usize).wrapping_sub(from as usize))
+}
+
+/// `wireforms_<line format>_parse_datagram` (spec reqres §7.2): the
+/// datagram holds one line, whose final `\n` may be left out.
+///
+/// As the library's datagram reader, a datagram without its final `\n` is
+/// read as if it had one. Only a datagram that is one whole line without
+/// its `\n` needs that `\n` in memory: it is copied once, into a buffer
+/// bounded by the line limit (checked first), and the fields are mapped
+/// back into the caller's buffer.
+///
+/// # Safety
+/// The header's contract of `wireforms_<line format>_parse_datagram`.
+pub(crate) unsafe fn parse_line_datagram<F: Rebase>(
+    input: *const u8,
+    input_len: usize,
+    limits: *const F::Limits,
+    message: *mut F::Message,
+    error: *mut wireforms_error,
+) -> wireforms_status {
+    guard(error, || -> Outcome {
+        check_out(message, "message")?;
+        // SAFETY: as in `parse`.
+        let (bytes, limits) = unsafe {
+            (
+                bytes_in(input, input_len, "input")?,
+                limits_of::<F>(limits)?,
+            )
+        };
+        // An empty datagram holds no line at all (spec README, datagram
+        // mode), as in the library's datagram reader.
+        if bytes.is_empty() {
+            return Err(Error::Incomplete {
+                needed: None,
+                section: <F::Wire as WireFormat>::INCOMPLETE_SECTION,
+            }
+            .into());
+        }
+        // The bytes the library's datagram reader parses: the datagram,
+        // and a '\n' after it when it does not end with one.
+        let virtual_len = match bytes.last() {
+            Some(b'\n') => bytes.len(),
+            _ => bytes.len().saturating_add(1),
+        };
+        // Trailing bytes are those the peer sent after the line, not
+        // counting the '\n' added here.
+        let trailing = |len: usize| Error::TrailingBytes {
+            len: bytes.len().saturating_sub(len),
+            section: "reqres/7.2",
+        };
+        let c = match F::Wire::parse(bytes, &limits)? {
+            Status::Complete(m, len) if len == virtual_len => F::to_c(&m),
+            Status::Complete(_, len) => return Err(trailing(len).into()),
+            // No '\n' within the limit, and the datagram shorter than the
+            // limit (else the parser had refused it): one line without its
+            // '\n', so the copy is at most the line limit.
+            Status::Incomplete(_) => {
+                let mut line = Vec::with_capacity(virtual_len);
+                line.extend_from_slice(bytes);
+                line.push(b'\n');
+                let parsed = F::Wire::parse(&line, &limits)?;
+                match parsed {
+                    Status::Complete(m, len) if len == line.len() => {
+                        F::rebase(F::to_c(&m), line.as_ptr(), bytes.as_ptr())
+                    }
+                    Status::Complete(_, len) => return Err(trailing(len).into()),
+                    Status::Incomplete(_) => {
+                        return Err(Error::Internal {
+                            reason: "a line ending in '\\n' still needs bytes",
+                        }
+                        .into())
+                    }
+                }
+            }
+        };
+        // SAFETY: passed check_out.
+        unsafe { write_out(message, c) };
+        Ok(wireforms_status::Ok)
+    })
+}
