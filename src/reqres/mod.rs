@@ -300,11 +300,17 @@ pub(crate) fn encode_fields(
     buf: &mut bytes::BytesMut,
 ) -> Result<(), Error> {
     check_fields(fields, names)?;
+    append_fields(fields, buf);
+    Ok(())
+}
+
+/// Appends fields already checked (or proven by their marks) to `buf`.
+#[cfg(feature = "alloc")]
+pub(crate) fn append_fields(fields: RawFields<'_>, buf: &mut bytes::BytesMut) {
     buf.reserve(encoded_len(fields));
     for piece in pieces(fields) {
         buf.extend_from_slice(piece);
     }
-    Ok(())
 }
 
 pub(crate) fn emit_fields(
@@ -313,6 +319,11 @@ pub(crate) fn emit_fields(
     out: &mut [u8],
 ) -> Result<usize, Error> {
     check_fields(fields, names)?;
+    write_fields(fields, out)
+}
+
+/// Writes fields already checked at the start of `out`.
+pub(crate) fn write_fields(fields: RawFields<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let len = encoded_len(fields);
     check_room(out, len)?;
     let mut at = 0;
@@ -453,6 +464,23 @@ impl WireFormat for RequestLine {
         )
     }
 
+    /// One pass: the line is split and each field checked once, not
+    /// parsed and then parsed again from the split bytes.
+    #[cfg(feature = "alloc")]
+    fn decode_owned(
+        src: &mut bytes::BytesMut,
+        limits: &Limits,
+        scanned: usize,
+    ) -> Result<Status<RequestBuf>, Error> {
+        Ok(
+            owned::split_fields(src, limits, scanned)?.map(|(id, command, args)| RequestBuf {
+                id,
+                command,
+                args,
+            }),
+        )
+    }
+
     #[cfg(feature = "alloc")]
     fn to_owned_in(message: &Request<'_>, frame: &bytes::Bytes) -> RequestBuf {
         RequestBuf {
@@ -499,6 +527,23 @@ impl WireFormat for ResponseLine {
     ) -> Result<Status<Response<'a>>, Error> {
         Ok(
             parse_fields(input, scanned, limits)?.map(|(id, status, data)| Response {
+                id,
+                status,
+                data,
+            }),
+        )
+    }
+
+    /// One pass: the line is split and each field checked once, not
+    /// parsed and then parsed again from the split bytes.
+    #[cfg(feature = "alloc")]
+    fn decode_owned(
+        src: &mut bytes::BytesMut,
+        limits: &Limits,
+        scanned: usize,
+    ) -> Result<Status<ResponseBuf>, Error> {
+        Ok(
+            owned::split_fields(src, limits, scanned)?.map(|(id, status, data)| ResponseBuf {
                 id,
                 status,
                 data,
