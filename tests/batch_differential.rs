@@ -227,7 +227,12 @@ fn agree<F: WireFormat>(chunks: &[Vec<u8>], setup: &Setup) {
     if setup.change.is_none() {
         let (framed, reader) = by_shells::<F>(chunks, setup);
         assert_eq!(framed, codec, "{}: FramedRead = decode loop", F::NAME);
-        assert_eq!(reader, codec, "{} {setup:?} {chunks:?}: BatchReader", F::NAME);
+        assert_eq!(
+            reader,
+            codec,
+            "{} {setup:?} {chunks:?}: BatchReader",
+            F::NAME
+        );
     }
 }
 
@@ -358,11 +363,20 @@ fn every_cut_of_each_format() {
         b"\xde\xad\xbe\xef\x02",
     );
     every_cut::<Magic>(&m, &plain(16));
-    let f = wire_of(&[&FrameBuf::new(&b"hello"[..]), &FrameBuf::new(&b""[..])], b"\x00");
+    let f = wire_of(
+        &[&FrameBuf::new(&b"hello"[..]), &FrameBuf::new(&b""[..])],
+        b"\x00",
+    );
     every_cut::<LengthFramed>(&f, &plain(16));
-    let x = wire_of(&[&MuxFrameBuf::new(ChannelId(7), &b"hi"[..])], b"\x00\x07\x00\x05h");
+    let x = wire_of(
+        &[&MuxFrameBuf::new(ChannelId(7), &b"hi"[..])],
+        b"\x00\x07\x00\x05h",
+    );
     every_cut::<Mux>(&x, &plain(16));
-    let r = wire_of(&[&RequestBuf::new("1", "ECHO", "a:b")], b"2:UPPER:\xc3\xa9\r\n3:ECHO:last");
+    let r = wire_of(
+        &[&RequestBuf::new("1", "ECHO", "a:b")],
+        b"2:UPPER:\xc3\xa9\r\n3:ECHO:last",
+    );
     every_cut::<RequestLine>(&r, &plain(64));
     every_cut::<RequestLine>(
         &r,

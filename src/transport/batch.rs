@@ -172,7 +172,10 @@ impl<F: WireFormat> BatchDecoder<F> {
     /// # Errors
     /// [`Error::Incomplete`], with the need, when the stream ended inside
     /// a message.
-    pub fn decode_eof<'a>(&'a mut self, buf: &'a mut BytesMut) -> Result<Option<Batch<'a, F>>, Error> {
+    pub fn decode_eof<'a>(
+        &'a mut self,
+        buf: &'a mut BytesMut,
+    ) -> Result<Option<Batch<'a, F>>, Error> {
         if self.failed || buf.is_empty() {
             return Ok(None);
         }
@@ -377,7 +380,10 @@ impl<R: AsyncRead + Unpin, F: WireFormat> BatchReader<R, F> {
                     continue;
                 }
                 self.done = true;
-                return Some(Err(incomplete::<F>(&self.buf, self.decoder.decode_limits())));
+                return Some(Err(incomplete::<F>(
+                    &self.buf,
+                    self.decoder.decode_limits(),
+                )));
             }
             // Bounded: a need was checked against the limits.
             self.buf.reserve(self.decoder.read_reserve());
