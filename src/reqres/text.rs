@@ -100,8 +100,8 @@ impl Text {
         Text { text, marks }
     }
 
-    /// A field split off a parsed line: `bytes` are checked for UTF-8 here
-    /// (the only check they get); `marks` is what the split proved.
+    /// `bytes`, checked for UTF-8 here (the only check they get), with
+    /// `marks` for what they are known not to contain.
     ///
     /// # Errors
     /// [`Error::InvalidUtf8`] with the offset of the first bad byte in
@@ -114,6 +114,11 @@ impl Text {
                 section: section::INVALID_UTF8,
             }),
         }
+    }
+
+    /// A field of a line already checked: `marks` is what the split proved.
+    pub(crate) fn from_parts(text: ByteString, marks: Marks) -> Text {
+        Text { text, marks }
     }
 
     /// What this text is known not to contain.
