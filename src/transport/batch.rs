@@ -208,22 +208,13 @@ impl<F: WireFormat> BatchDecoder<F> {
         self.in_flight_limits.as_ref().unwrap_or(&self.limits)
     }
 
-    /// Parses the message at `rest` (the front of what is not consumed) and
-    /// keeps the codec's state, exactly as `WireCodec::decode` does.
-    fn step<'a>(&mut self, rest: &'a [u8]) -> Result<Status<F::Message<'a>>, Error> {
-        let status = F::parse_from(rest, self.decode_limits(), self.scanned);
-        match &status {
-            Ok(Status::Complete(_, len)) => {
-                self.consumed += len;
-                self.scanned = 0;
-                self.needed = None;
-                self.in_flight = false;
-                self.in_flight_limits = None;
-            }
-            Ok(Status::Incomplete(needed)) => self.wait(rest, *needed),
-            Err(_) => self.failed = true,
-        }
-        status
+    /// The message in flight is whole: the next one starts afresh, under
+    /// the current limits.
+    fn finished_in_flight(&mut self) {
+        self.scanned = 0;
+        self.needed = None;
+        self.in_flight = false;
+        self.in_flight_limits = None;
     }
 
     /// Whether `buf` starts with a whole message or an error (which a batch
@@ -282,19 +273,37 @@ pub struct Batch<'a, F: WireFormat> {
 impl<'a, F: WireFormat> Iterator for Batch<'a, F> {
     type Item = Result<F::Message<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.decoder.failed {
             return None;
         }
         // `at` only grows by lengths `parse` returned, which fit the buffer.
         let rest = self.buf.get(self.at..)?;
-        match self.decoder.step(rest) {
+        let decoder = &mut *self.decoder;
+        let limits = decoder.in_flight_limits.as_ref().unwrap_or(&decoder.limits);
+        match F::parse_from(rest, limits, decoder.scanned) {
             Ok(Status::Complete(message, len)) => {
                 self.at += len;
+                decoder.consumed = self.at;
+                // Only the first message of a batch can have been in flight.
+                if decoder.in_flight
+                    || decoder.scanned != 0
+                    || decoder.needed.is_some()
+                    || decoder.in_flight_limits.is_some()
+                {
+                    decoder.finished_in_flight();
+                }
                 Some(Ok(message))
             }
-            Ok(Status::Incomplete(_)) => None,
-            Err(e) => Some(Err(e)),
+            Ok(Status::Incomplete(needed)) => {
+                decoder.wait(rest, needed);
+                None
+            }
+            Err(e) => {
+                decoder.failed = true;
+                Some(Err(e))
+            }
         }
     }
 }
