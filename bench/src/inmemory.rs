@@ -3,7 +3,8 @@
 //! alternated in rounds on the same thread, so that both sides see the same
 //! machine, and the ratio means something on a loaded one.
 //!
-//! The work per pass is what `bench/benches/codecs.rs` measures with
+//! Each side's figure is its best pass (see [`alternate`]'s reasons). The
+//! work per pass is what `bench/benches/codecs.rs` measures with
 //! criterion: decode from one `BytesMut` holding the messages (its copy made
 //! outside the timed part), encode of owned messages (each cloned, as a
 //! `Framed` sink would be handed it) into one buffer.
@@ -18,10 +19,6 @@ use wireforms::transport::codec::WireCodec;
 use wireforms::{Encode, WireFormat};
 
 use crate::peers;
-
-/// Rounds of alternation; each side's figure is its best round (a busy
-/// moment on a shared machine lowers a round, never raises it).
-const ROUNDS: u32 = 5;
 
 /// About 1 MiB of messages per pass, at least 16 and at most 10,000 (as the
 /// criterion benches).
@@ -58,34 +55,26 @@ pub fn prefixed(prefix: &[u8], body: &Bytes) -> Bytes {
 pub type Pair = (f64, f64);
 
 /// Runs `ours` and `peer` (each one pass, returning messages and the time
-/// they took) alternately for about `duration` in all.
+/// it took) strictly alternately for about `duration` in all, and keeps
+/// each side's best pass: a busy moment on a shared machine slows a pass,
+/// never speeds one up, and alternating pass by pass gives both sides the
+/// same moments.
 fn alternate(
     duration: Duration,
     mut ours: impl FnMut() -> (usize, Duration),
     mut peer: impl FnMut() -> (usize, Duration),
 ) -> Pair {
-    let per_side = duration / (2 * ROUNDS);
+    let rate = |(n, t): (usize, Duration)| n as f64 / t.as_secs_f64().max(1e-9);
+    let start = Instant::now();
     let mut best = (0f64, 0f64);
-    for _ in 0..ROUNDS {
-        best.0 = best.0.max(round(per_side, &mut ours));
-        best.1 = best.1.max(round(per_side, &mut peer));
+    // At least a few passes each, however short the budget.
+    let mut passes = 0u32;
+    while passes < 3 || start.elapsed() < duration {
+        best.0 = best.0.max(rate(ours()));
+        best.1 = best.1.max(rate(peer()));
+        passes += 1;
     }
     best
-}
-
-/// Messages per second over passes until `budget` of measured time.
-fn round(budget: Duration, pass: &mut impl FnMut() -> (usize, Duration)) -> f64 {
-    let (mut messages, mut spent) = (0usize, Duration::ZERO);
-    // At least one pass, however short the budget.
-    loop {
-        let (n, t) = pass();
-        messages += n;
-        spent += t;
-        if spent >= budget {
-            break;
-        }
-    }
-    messages as f64 / spent.as_secs_f64().max(1e-9)
 }
 
 fn wire_of<F: WireFormat>(message: &F::Owned, n: usize) -> BytesMut {
