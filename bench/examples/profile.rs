@@ -127,7 +127,7 @@ fn measured<F: WireFormat>(
         ("codec-decode", _) => {
             let mut codec = WireCodec::<F>::default();
             while let Some(m) = codec.decode(buf).expect("valid") {
-                black_box(m);
+                black_box(m.encoded_len());
                 count += 1;
             }
         }
@@ -141,7 +141,7 @@ fn measured<F: WireFormat>(
         ("batch", _) => {
             let mut decoder = BatchDecoder::<F>::default();
             for m in decoder.decode(buf) {
-                black_box(m.expect("valid"));
+                black_box(m.expect("valid").encoded_len());
                 count += 1;
             }
             buf.advance(decoder.take_consumed());
@@ -149,14 +149,14 @@ fn measured<F: WireFormat>(
         ("peer-decode", Peer::Length { decoder, .. }) => {
             let mut codec = decoder();
             while let Some(f) = codec.decode(buf).expect("valid") {
-                black_box(f);
+                black_box(f.len());
                 count += 1;
             }
         }
         ("peer-decode", Peer::Lines(_)) => {
             let mut codec = peers::lines();
             while let Some(l) = codec.decode(buf).expect("valid") {
-                black_box(l);
+                black_box(l.len());
                 count += 1;
             }
         }
