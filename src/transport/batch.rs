@@ -18,7 +18,7 @@
 //! For the same bytes, cut anywhere, a batch reader yields exactly the
 //! messages [`WireCodec`](super::codec::WireCodec) yields, then the same
 //! error or the same end (`tests/batch_differential.rs` and the fuzz target
-//! `batch_frame` check it): the same limits, checked from the header before
+//! `batch_differential` check it): the same limits, checked from the header before
 //! any capacity is reserved; the same live-limit semantics (a message whose
 //! header was accepted finishes under the limits it was accepted with);
 //! a partial message is not an error until the stream ends inside it, which
