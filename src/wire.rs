@@ -349,6 +349,27 @@ pub trait WireFormat {
         owned_in::<Self>(&frame, limits)
     }
 
+    /// Takes the first message off `src` in its owned form, sharing
+    /// `src`'s memory: what a codec's `decode` does. `scanned` is as for
+    /// [`parse_from`](WireFormat::parse_from). The default parses, then
+    /// [`split_owned`](WireFormat::split_owned)s; the line formats split
+    /// and check a line in one pass instead.
+    ///
+    /// # Errors
+    /// As [`parse`](WireFormat::parse); `src` is left as it was then.
+    #[cfg(feature = "alloc")]
+    fn decode_owned(
+        src: &mut bytes::BytesMut,
+        limits: &Self::Limits,
+        scanned: usize,
+    ) -> Result<Status<Self::Owned>, Error> {
+        let len = match Self::parse_from(src, limits, scanned)? {
+            Status::Complete(_, len) => len,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        Self::split_owned(src, len, limits).map(|message| Status::Complete(message, len))
+    }
+
     /// The owned form of `message`, copying its payload.
     #[cfg(feature = "alloc")]
     fn to_owned(message: &Self::Message<'_>) -> Self::Owned;

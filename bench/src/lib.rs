@@ -30,14 +30,18 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use serde::Serialize;
-use wireforms::frame::FrameBuf;
-use wireforms::magic::{PacketBuf, PacketType};
+use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::magic::{Magic, PacketBuf, PacketType};
+use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
+use wireforms::reqres::{RequestBuf, RequestLine};
 use wireforms::transport::codec::{FrameCodec, MagicCodec, TypedCodec};
-use wireforms::typed::{MessageType, TypedMessageBuf};
+use wireforms::typed::{MessageType, Typed, TypedMessageBuf};
+use wireforms::WireFormat;
 
 pub mod harness;
+pub mod inmemory;
 pub mod peers;
 pub mod scenarios;
 
@@ -47,7 +51,7 @@ use scenarios::payload;
 /// What to run.
 #[derive(Clone, Debug, Default)]
 pub struct BenchOptions {
-    /// Short measurements: the whole run takes under 30 seconds.
+    /// Short measurements: the whole run takes under a minute.
     pub quick: bool,
     /// How long each side of each scenario sends; overrides `quick`
     /// (default: 1 s quick, 3 s otherwise).
@@ -64,6 +68,16 @@ impl BenchOptions {
         } else {
             Duration::from_secs(3)
         })
+    }
+
+    /// Each in-memory scenario, both sides together (alternated): far less
+    /// than a loopback side, since a pass takes well under a millisecond.
+    fn in_memory(&self) -> Duration {
+        match self.measure {
+            Some(d) => d,
+            None if self.quick => Duration::from_millis(400),
+            None => Duration::from_millis(1200),
+        }
     }
 }
 
@@ -83,10 +97,10 @@ pub struct Progress<'a> {
 /// The result of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScenarioResult {
-    /// Short stable id, e.g. `frame-64k`.
-    pub id: &'static str,
+    /// Short stable id, e.g. `frame-64k` or `codec/typed/decode/16`.
+    pub id: String,
     /// What was measured.
-    pub title: &'static str,
+    pub title: String,
     /// Unit of `ours` and `baseline`: `MB/s` (10^6 payload bytes a second),
     /// `msg/s` or `calls/s`.
     pub unit: &'static str,
@@ -118,22 +132,60 @@ enum Unit {
     Calls,
 }
 
+/// How a scenario measures.
+enum Measure {
+    /// Two programs over loopback TCP: ours, then the baseline, each for
+    /// the run's measuring time.
+    Loopback {
+        ours: Box<dyn Fn(Duration) -> Received>,
+        baseline: Option<Box<dyn Fn(Duration) -> Received>>,
+    },
+    /// In memory, both sides alternated on one thread (`inmemory`); the
+    /// figures are messages per second.
+    InMemory(Box<dyn Fn(Duration) -> inmemory::Pair>),
+}
+
 struct Scenario {
-    id: &'static str,
-    title: &'static str,
+    id: String,
+    title: String,
     unit: Unit,
     baseline_name: Option<&'static str>,
     target: Option<Target>,
-    ours: fn(Duration) -> Received,
-    baseline: Option<fn(Duration) -> Received>,
+    measure: Measure,
 }
 
-fn prefixed(prefix: &[u8], body: &Bytes) -> Bytes {
-    let mut b = BytesMut::with_capacity(prefix.len() + body.len());
-    b.put_slice(prefix);
-    b.put_slice(body);
-    b.freeze()
+impl Scenario {
+    fn loopback(
+        id: &str,
+        title: &str,
+        unit: Unit,
+        baseline_name: Option<&'static str>,
+        target: Option<Target>,
+        ours: impl Fn(Duration) -> Received + 'static,
+        baseline: Option<Box<dyn Fn(Duration) -> Received>>,
+    ) -> Scenario {
+        Scenario {
+            id: id.into(),
+            title: title.into(),
+            unit,
+            baseline_name,
+            target,
+            measure: Measure::Loopback {
+                ours: Box::new(ours),
+                baseline,
+            },
+        }
+    }
+
+    fn sides(&self) -> usize {
+        match &self.measure {
+            Measure::Loopback { baseline, .. } => 1 + usize::from(baseline.is_some()),
+            Measure::InMemory(_) => 1,
+        }
+    }
 }
+
+use inmemory::prefixed;
 
 fn frames_ours(d: Duration, len: usize) -> Received {
     let p = payload(len);
@@ -160,50 +212,71 @@ const TYPED_LEN: usize = 4096;
 const MAGIC_LEN: usize = 4096;
 const MUX_WRITE: usize = 64 * 1024;
 
-fn scenario_list() -> Vec<Scenario> {
+fn target(text: &'static str, min_ratio: f64) -> Option<Target> {
+    Some(Target {
+        text,
+        min_ratio: Some(min_ratio),
+        min_vs_raw: None,
+    })
+}
+
+const LDC: Option<&str> = Some("LengthDelimitedCodec");
+const LINES: Option<&str> = Some("LinesCodec");
+
+fn loopback_list() -> Vec<Scenario> {
     vec![
-        Scenario {
-            id: "raw-tcp",
-            title: "raw TCP copy, 64 KiB writes (the ceiling, best of 2)",
-            unit: Unit::Bytes,
-            baseline_name: None,
-            target: None,
-            ours: scenarios::raw_tcp,
-            baseline: None,
-        },
-        Scenario {
-            id: "frame-64",
-            title: "length frames, 64 B payloads",
-            unit: Unit::Messages,
-            baseline_name: Some("Framed<LengthDelimitedCodec>"),
-            target: Some(Target {
-                text: ">= 1.5x peer",
-                min_ratio: Some(1.5),
-                min_vs_raw: None,
-            }),
-            ours: |d| frames_ours(d, 64),
-            baseline: Some(|d| frames_peer(d, 64)),
-        },
-        Scenario {
-            id: "frame-64k",
-            title: "length frames, 64 KiB payloads",
-            unit: Unit::Bytes,
-            baseline_name: Some("Framed<LengthDelimitedCodec>"),
-            target: Some(Target {
+        Scenario::loopback(
+            "raw-tcp",
+            "raw TCP copy, 64 KiB writes (the ceiling, best of 2)",
+            Unit::Bytes,
+            None,
+            None,
+            scenarios::raw_tcp,
+            None,
+        ),
+        Scenario::loopback(
+            "frame-64",
+            "length frames, 64 B payloads",
+            Unit::Messages,
+            Some("Framed<LengthDelimitedCodec>"),
+            target(">= 1.5x peer", 1.5),
+            |d| frames_ours(d, 64),
+            Some(Box::new(|d| frames_peer(d, 64))),
+        ),
+        Scenario::loopback(
+            "frame-64-batch",
+            "length frames, 64 B payloads, batch reader + WriteBatch",
+            Unit::Messages,
+            Some("Framed<LengthDelimitedCodec>"),
+            target(">= 2x peer", 2.0),
+            |d| {
+                let p = payload(64);
+                scenarios::stream_into_batches::<LengthFramed, _>(d, move || {
+                    FrameBuf::new(p.clone())
+                })
+            },
+            Some(Box::new(|d| frames_peer(d, 64))),
+        ),
+        Scenario::loopback(
+            "frame-64k",
+            "length frames, 64 KiB payloads",
+            Unit::Bytes,
+            Some("Framed<LengthDelimitedCodec>"),
+            Some(Target {
                 text: ">= 0.85x raw TCP",
                 min_ratio: None,
                 min_vs_raw: Some(0.85),
             }),
-            ours: |d| frames_ours(d, 64 * 1024),
-            baseline: Some(|d| frames_peer(d, 64 * 1024)),
-        },
-        Scenario {
-            id: "typed-4k",
-            title: "typed messages, 4 KiB payloads",
-            unit: Unit::Bytes,
-            baseline_name: Some("Framed<LengthDelimitedCodec>"),
-            target: None,
-            ours: |d| {
+            |d| frames_ours(d, 64 * 1024),
+            Some(Box::new(|d| frames_peer(d, 64 * 1024))),
+        ),
+        Scenario::loopback(
+            "typed-4k",
+            "typed messages, 4 KiB payloads",
+            Unit::Bytes,
+            Some("Framed<LengthDelimitedCodec>"),
+            None,
+            |d| {
                 let p = payload(TYPED_LEN);
                 scenarios::stream_batched(
                     d,
@@ -212,7 +285,7 @@ fn scenario_list() -> Vec<Scenario> {
                     |m| m.payload.len(),
                 )
             },
-            baseline: Some(|d| {
+            Some(Box::new(|d| {
                 let item = prefixed(&[1], &payload(TYPED_LEN));
                 scenarios::stream(
                     d,
@@ -221,15 +294,15 @@ fn scenario_list() -> Vec<Scenario> {
                     peers::typed(),
                     |f| f.len().saturating_sub(1),
                 )
-            }),
-        },
-        Scenario {
-            id: "magic-4k",
-            title: "magic packets, 4 KiB payloads",
-            unit: Unit::Bytes,
-            baseline_name: Some("Framed<LengthDelimitedCodec>"),
-            target: None,
-            ours: |d| {
+            })),
+        ),
+        Scenario::loopback(
+            "magic-4k",
+            "magic packets, 4 KiB payloads",
+            Unit::Bytes,
+            Some("Framed<LengthDelimitedCodec>"),
+            None,
+            |d| {
                 let p = payload(MAGIC_LEN);
                 scenarios::stream_batched(
                     d,
@@ -238,7 +311,7 @@ fn scenario_list() -> Vec<Scenario> {
                     |m| m.payload.len(),
                 )
             },
-            baseline: Some(|d| {
+            Some(Box::new(|d| {
                 let item = prefixed(&[0xde, 0xad, 0xbe, 0xef, 1, 1], &payload(MAGIC_LEN));
                 scenarios::stream(
                     d,
@@ -247,44 +320,214 @@ fn scenario_list() -> Vec<Scenario> {
                     peers::magic_encoder(),
                     |f| f.len().saturating_sub(6),
                 )
-            }),
-        },
-        Scenario {
-            id: "reqres-pipelined",
-            title: "request/response, 64 callers on one connection",
-            unit: Unit::Calls,
-            baseline_name: Some("one call at a time"),
-            target: Some(Target {
-                text: ">= 20x one at a time",
-                min_ratio: Some(20.0),
-                min_vs_raw: None,
-            }),
-            ours: |d| scenarios::calls(d, 64),
-            baseline: Some(|d| scenarios::calls(d, 1)),
-        },
-        Scenario {
-            id: "mux-1",
-            title: "mux, 1 channel of 64 KiB writes",
-            unit: Unit::Bytes,
-            baseline_name: Some("yamux"),
-            target: None,
-            ours: |d| scenarios::mux(d, 1, MUX_WRITE),
-            baseline: Some(|d| scenarios::yamux(d, 1, MUX_WRITE)),
-        },
-        Scenario {
-            id: "mux-8",
-            title: "mux, 8 channels of 64 KiB writes",
-            unit: Unit::Bytes,
-            baseline_name: Some("yamux"),
-            target: Some(Target {
+            })),
+        ),
+        Scenario::loopback(
+            "reqres-pipelined",
+            "request/response, 64 callers on one connection",
+            Unit::Calls,
+            Some("one call at a time"),
+            target(">= 20x one at a time", 20.0),
+            |d| scenarios::calls(d, 64),
+            Some(Box::new(|d| scenarios::calls(d, 1))),
+        ),
+        Scenario::loopback(
+            "mux-1",
+            "mux, 1 channel of 64 KiB writes",
+            Unit::Bytes,
+            Some("yamux"),
+            None,
+            |d| scenarios::mux(d, 1, MUX_WRITE),
+            Some(Box::new(|d| scenarios::yamux(d, 1, MUX_WRITE))),
+        ),
+        Scenario::loopback(
+            "mux-8",
+            "mux, 8 channels of 64 KiB writes",
+            Unit::Bytes,
+            Some("yamux"),
+            Some(Target {
                 text: ">= 2x yamux, >= 0.7x raw TCP",
                 min_ratio: Some(2.0),
                 min_vs_raw: Some(0.7),
             }),
-            ours: |d| scenarios::mux(d, 8, MUX_WRITE),
-            baseline: Some(|d| scenarios::yamux(d, 8, MUX_WRITE)),
+            |d| scenarios::mux(d, 8, MUX_WRITE),
+            Some(Box::new(|d| scenarios::yamux(d, 8, MUX_WRITE))),
+        ),
+    ]
+}
+
+/// One in-memory format: how to make its message of a size, and the peer.
+struct InMemoryFormat {
+    name: &'static str,
+    sizes: &'static [usize],
+    case: fn(usize) -> InMemoryCase,
+}
+
+/// The three measurements of one format at one size.
+struct InMemoryCase {
+    decode: Box<dyn Fn(Duration) -> inmemory::Pair>,
+    encode: Box<dyn Fn(Duration) -> inmemory::Pair>,
+    batch: Option<Box<dyn Fn(Duration) -> inmemory::Pair>>,
+}
+
+fn case_of<F: WireFormat + 'static>(
+    size: usize,
+    message: F::Owned,
+    peer: inmemory::Peer,
+    batch: bool,
+) -> InMemoryCase {
+    let (m1, p1) = (message.clone(), peer.clone());
+    let (m2, p2) = (message.clone(), peer.clone());
+    InMemoryCase {
+        decode: Box::new(move |d| inmemory::codec_decode::<F>(d, &m1, &p1, size)),
+        encode: Box::new(move |d| inmemory::codec_encode::<F>(d, &m2, &p2, size)),
+        batch: batch.then(|| -> Box<dyn Fn(Duration) -> inmemory::Pair> {
+            Box::new(move |d| inmemory::batch_decode::<F>(d, &message, &peer, size))
+        }),
+    }
+}
+
+fn length_peer(
+    decoder: fn() -> tokio_util::codec::LengthDelimitedCodec,
+    encoder: fn() -> tokio_util::codec::LengthDelimitedCodec,
+    item: Bytes,
+) -> inmemory::Peer {
+    inmemory::Peer::Length {
+        decoder,
+        encoder,
+        item,
+    }
+}
+
+/// The batch scenarios' one size.
+const BATCH_SIZE: usize = 16;
+
+fn in_memory_formats() -> [InMemoryFormat; 5] {
+    [
+        InMemoryFormat {
+            name: "typed",
+            sizes: &[16, 4096],
+            case: |size| {
+                let p = payload(size);
+                case_of::<Typed>(
+                    size,
+                    TypedMessageBuf::new(MessageType(1), p.clone()),
+                    length_peer(peers::typed, peers::typed, prefixed(&[1], &p)),
+                    size == BATCH_SIZE,
+                )
+            },
+        },
+        InMemoryFormat {
+            name: "magic",
+            sizes: &[16, 4096],
+            case: |size| {
+                let p = payload(size);
+                case_of::<Magic>(
+                    size,
+                    PacketBuf::new(PacketType(1), p.clone()),
+                    length_peer(
+                        peers::magic,
+                        peers::magic_encoder,
+                        prefixed(&[0xde, 0xad, 0xbe, 0xef, 1, 1], &p),
+                    ),
+                    size == BATCH_SIZE,
+                )
+            },
+        },
+        InMemoryFormat {
+            name: "frame",
+            sizes: &[16, 4096],
+            case: |size| {
+                let p = payload(size);
+                case_of::<LengthFramed>(
+                    size,
+                    FrameBuf::new(p.clone()),
+                    length_peer(peers::frame, peers::frame, p),
+                    size == BATCH_SIZE,
+                )
+            },
+        },
+        InMemoryFormat {
+            name: "mux",
+            sizes: &[16, 4096],
+            case: |size| {
+                let p = payload(size);
+                case_of::<Mux>(
+                    size,
+                    MuxFrameBuf::new(ChannelId(7), p.clone()),
+                    length_peer(peers::mux, peers::mux_encoder, prefixed(&[0, 7], &p)),
+                    size == BATCH_SIZE,
+                )
+            },
+        },
+        InMemoryFormat {
+            name: "request",
+            sizes: &[16, 4096, 65_000],
+            case: |size| {
+                let args = String::from_utf8(payload(size).to_vec()).expect("ascii");
+                let line = format!("12345:ECHO:{args}");
+                case_of::<RequestLine>(
+                    size,
+                    RequestBuf::new("12345", "ECHO", args),
+                    inmemory::Peer::Lines(line),
+                    false,
+                )
+            },
         },
     ]
+}
+
+/// The targets for the in-memory rows.
+fn in_memory_target(format: &str, direction: &str, size: usize) -> Option<Target> {
+    match (format, direction, size) {
+        ("request", "decode", s) if s <= 256 => target(">= 1.5x LinesCodec", 1.5),
+        ("request", "decode", _) => None,
+        ("request", "encode", s) if s >= 65_000 => target(">= 0.9x LinesCodec", 0.9),
+        ("request", "encode", _) => target(">= 0.5x LinesCodec", 0.5),
+        (_, "decode", _) => target(">= 1.0x LengthDelimitedCodec", 1.0),
+        (_, "encode", _) => target(">= 1.0x LengthDelimitedCodec", 1.0),
+        (_, "batch", _) => target(">= 3x LengthDelimitedCodec", 3.0),
+        _ => None,
+    }
+}
+
+fn in_memory_list() -> Vec<Scenario> {
+    let mut codec = Vec::new();
+    let mut batch = Vec::new();
+    for format in in_memory_formats() {
+        let peer = if format.name == "request" { LINES } else { LDC };
+        for &size in format.sizes {
+            let case = (format.case)(size);
+            for (direction, measure) in [("decode", case.decode), ("encode", case.encode)] {
+                codec.push(Scenario {
+                    id: format!("codec/{}/{direction}/{size}", format.name),
+                    title: format!("codec {direction}, {} {size} B, in memory", format.name),
+                    unit: Unit::Messages,
+                    baseline_name: peer,
+                    target: in_memory_target(format.name, direction, size),
+                    measure: Measure::InMemory(measure),
+                });
+            }
+            if let Some(measure) = case.batch {
+                batch.push(Scenario {
+                    id: format!("batch/{}/decode/{size}", format.name),
+                    title: format!("batch decode, {} {size} B, in memory", format.name),
+                    unit: Unit::Messages,
+                    baseline_name: peer,
+                    target: in_memory_target(format.name, "batch", size),
+                    measure: Measure::InMemory(measure),
+                });
+            }
+        }
+    }
+    codec.extend(batch);
+    codec
+}
+
+fn scenario_list() -> Vec<Scenario> {
+    let mut list = loopback_list();
+    list.extend(in_memory_list());
+    list
 }
 
 fn figure(unit: &Unit, r: &Received) -> f64 {
@@ -299,36 +542,49 @@ fn figure(unit: &Unit, r: &Received) -> f64 {
 /// the end). `progress` is called before each measurement.
 pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScenarioResult> {
     let d = options.measure();
+    let in_memory = options.in_memory();
     let mut list = scenario_list();
     if let Some(only) = &options.only {
         list.retain(|s| s.id == "raw-tcp" || s.id.contains(only.as_str()));
     }
     // The ceiling is measured first and again last, and the better figure
     // kept: on a shared machine one measurement can land in a busy moment.
-    let steps = 1 + list
-        .iter()
-        .map(|s| 1 + usize::from(s.baseline.is_some()))
-        .sum::<usize>();
+    let steps = 1 + list.iter().map(Scenario::sides).sum::<usize>();
     let mut done = 0;
     let mut measured = Vec::new();
     for s in &list {
-        progress(Progress {
-            step: done + 1,
-            steps,
-            scenario: s.id,
-            side: "wireforms",
-        });
-        let ours = figure(&s.unit, &(s.ours)(d));
-        let baseline = s.baseline.map(|measure| {
-            progress(Progress {
-                step: done + 2,
-                steps,
-                scenario: s.id,
-                side: s.baseline_name.unwrap_or("baseline"),
-            });
-            figure(&s.unit, &measure(d))
-        });
-        done += 1 + usize::from(baseline.is_some());
+        let (ours, baseline) = match &s.measure {
+            Measure::Loopback { ours, baseline } => {
+                progress(Progress {
+                    step: done + 1,
+                    steps,
+                    scenario: &s.id,
+                    side: "wireforms",
+                });
+                let figure_ours = figure(&s.unit, &ours(d));
+                let figure_baseline = baseline.as_ref().map(|measure| {
+                    progress(Progress {
+                        step: done + 2,
+                        steps,
+                        scenario: &s.id,
+                        side: s.baseline_name.unwrap_or("baseline"),
+                    });
+                    figure(&s.unit, &measure(d))
+                });
+                (figure_ours, figure_baseline)
+            }
+            Measure::InMemory(measure) => {
+                progress(Progress {
+                    step: done + 1,
+                    steps,
+                    scenario: &s.id,
+                    side: "both, alternating",
+                });
+                let (ours, peer) = measure(in_memory);
+                (ours, Some(peer))
+            }
+        };
+        done += s.sides();
         measured.push((s, ours, baseline));
     }
     progress(Progress {
@@ -356,8 +612,8 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Ve
                     .is_none_or(|m| vs_raw_tcp.is_some_and(|r| r >= m))
         });
         results.push(ScenarioResult {
-            id: s.id,
-            title: s.title,
+            id: s.id.clone(),
+            title: s.title.clone(),
             unit: match s.unit {
                 Unit::Bytes => "MB/s",
                 Unit::Messages => "msg/s",

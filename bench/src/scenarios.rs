@@ -15,12 +15,13 @@ use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 use tokio_util::sync::CancellationToken;
 use wireforms::mux::ChannelId;
+use wireforms::transport::batch::BatchReader;
 use wireforms::transport::mux_session::{MuxConfig, MuxSession};
 use wireforms::transport::reference;
 use wireforms::transport::reqres_client::{Client, ClientConfig};
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::write_batch::WriteBatch;
-use wireforms::Encode;
+use wireforms::{Encode, WireFormat};
 
 use crate::harness::{accept, connect, pair, Deadline, Received};
 
@@ -141,6 +142,53 @@ where
 {
     pair(
         move |listener, done| receive(listener, decoder, payload_len, done),
+        move |addr, done| async move {
+            let mut stream = connect(addr).await;
+            let mut batch = WriteBatch::new();
+            let mut deadline = Deadline::new(duration, 64);
+            while !deadline.passed() {
+                batch.push(&item()).expect("encodable");
+                if batch.len() >= FRAMED_BOUNDARY {
+                    batch.write_to(&mut stream).await.expect("write");
+                }
+            }
+            batch.write_to(&mut stream).await.expect("write");
+            stream.shutdown().await.expect("shutdown");
+            let _ = done.await;
+        },
+    )
+    .0
+}
+
+/// Like [`stream_batched`] on the sending side, and on the receiving side
+/// the library's zero-copy [`BatchReader`]: every whole message of a read
+/// is counted as a borrowed view, nothing split off or reference-counted.
+pub fn stream_into_batches<F, M>(
+    duration: Duration,
+    item: impl Fn() -> M + Send + 'static,
+) -> Received
+where
+    F: WireFormat + 'static,
+    M: Encode,
+{
+    pair(
+        move |listener, done| async move {
+            let stream = accept(&listener).await;
+            let mut reader = BatchReader::<_, F>::new(stream, F::Limits::default());
+            let mut got = Received::default();
+            let mut start = None;
+            while let Some(batch) = reader.next_batch().await {
+                start.get_or_insert_with(Instant::now);
+                for message in batch.expect("a read") {
+                    let message = message.expect("a valid message");
+                    got.messages += 1;
+                    got.bytes += message.encoded_len().saturating_sub(F::FIXED_HEADER_LEN) as u64;
+                }
+            }
+            got.elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
+            let _ = done.send(());
+            got
+        },
         move |addr, done| async move {
             let mut stream = connect(addr).await;
             let mut batch = WriteBatch::new();

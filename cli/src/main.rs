@@ -88,17 +88,18 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --exec 'wireforms harness --format typed' --format typed")]
     Harness(HarnessCmd),
-    /// End-to-end loopback benchmarks against the peers, in one run.
+    /// Benchmarks against the peers, in one run: loopback and in-memory codecs.
     #[command(after_help = "Examples:\n  \
         wireforms bench --quick\n  \
         wireforms bench --json > bench.json\n  \
-        wireforms bench --only mux")]
+        wireforms bench --only mux\n  \
+        wireforms bench --only codec/request")]
     Bench(BenchCmd),
 }
 
 #[derive(Args)]
 struct BenchCmd {
-    /// Short measurements: the whole run takes under 30 seconds.
+    /// Short measurements: the whole run takes under a minute.
     #[arg(long)]
     quick: bool,
     /// Machine-readable results.

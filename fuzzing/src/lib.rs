@@ -796,6 +796,107 @@ pub fn codec<F: FuzzFormat>(input: &[u8]) {
     }
 }
 
+/// Fuzz target body: the zero-copy batch decoder
+/// ([`wireforms::transport::batch::BatchDecoder`]) of `F`, fed the stream in
+/// the chunks the input describes ([`CodecInput`]), one batch per chunk,
+/// yields exactly what the codec yields for the same chunks: the same
+/// messages, then the same end. It also checks its own accounting: every
+/// byte is either consumed by a yielded message or still buffered, and the
+/// buffer stays within the codec's bound.
+pub fn batch<F: FuzzFormat>(input: &[u8]) {
+    use bytes::Buf;
+    use wireforms::transport::batch::BatchDecoder;
+
+    let CodecInput {
+        chunks: sizes,
+        small_limits,
+        answer_last_line,
+        data,
+    } = CodecInput::parse(input);
+    let limits = if small_limits {
+        F::limits_with(SMALL_LIMIT)
+    } else {
+        F::Limits::default()
+    };
+    let answer_last = answer_last_line && F::is_text();
+    let pieces = chunks(data, sizes);
+    let one_message = F::HEADER_LEN.saturating_add(F::max_of(&limits));
+    let most_buffered = 4 * (data.len().max(one_message.min(1 << 21)) + 64);
+    let (want, want_end) = decode_in_chunks::<F>(&pieces, &limits, answer_last, most_buffered);
+
+    let mut decoder = BatchDecoder::<F>::new(limits);
+    decoder.set_answer_unterminated_last_line(answer_last);
+    let mut buf = BytesMut::new();
+    let mut got = Vec::new();
+    let mut got_end = None;
+    let mut fed = 0usize;
+    let mut taken = 0usize;
+    'stream: {
+        for piece in &pieces {
+            buf.extend_from_slice(piece);
+            fed += piece.len();
+            for item in decoder.decode(&buf) {
+                match item {
+                    Ok(message) => got.push(F::to_owned(&message)),
+                    Err(e) => {
+                        got_end = Some(e);
+                        break 'stream;
+                    }
+                }
+            }
+            let consumed = decoder.take_consumed();
+            taken += consumed;
+            buf.advance(consumed);
+            assert_eq!(taken + buf.len(), fed, "{}: bytes lost or made up", F::NAME);
+        }
+        loop {
+            match decoder.decode_eof(&mut buf) {
+                Ok(None) => break,
+                Ok(Some(batch)) => {
+                    for item in batch {
+                        match item {
+                            Ok(message) => got.push(F::to_owned(&message)),
+                            Err(e) => {
+                                got_end = Some(e);
+                                break 'stream;
+                            }
+                        }
+                    }
+                    buf.advance(decoder.take_consumed());
+                }
+                Err(e) => {
+                    got_end = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(got, want, "{}: the batches and the codec differ", F::NAME);
+    let describe = |e: &Option<Error>| e.as_ref().map(|e| (e.kind(), e.to_string()));
+    assert_eq!(
+        describe(&got_end),
+        describe(&want_end),
+        "{}: the batches and the codec end differently",
+        F::NAME
+    );
+}
+
+/// The `batch_differential` target: the first byte picks the format, the
+/// rest is a [`CodecInput`].
+fn batch_any(input: &[u8]) {
+    let Some((&format, rest)) = input.split_first() else {
+        return;
+    };
+    match format % 6 {
+        0 => batch::<typed::Typed>(rest),
+        1 => batch::<magic::Magic>(rest),
+        2 => batch::<frame::LengthFramed>(rest),
+        3 => batch::<mux::Mux>(rest),
+        4 => batch::<reqres::RequestLine>(rest),
+        _ => batch::<reqres::ResponseLine>(rest),
+    }
+}
+
 /// The input a [`codec`] target gets for `data` fed in `chunks`.
 pub fn codec_seed(data: &[u8], chunks: &[u8], small_limits: bool) -> Vec<u8> {
     CodecInput {
@@ -850,6 +951,7 @@ targets! {
     codec_mux => codec::<mux::Mux>;
     codec_request => codec::<reqres::RequestLine>;
     codec_response => codec::<reqres::ResponseLine>;
+    batch_differential => batch_any;
     mux_session => |d| with_arbitrary(d, |s: MuxScript| {
         mux_session::mux_session(&s);
     });

@@ -1,49 +1,135 @@
-//! [`Text`]: UTF-8 text in a shared [`Bytes`] buffer.
+//! [`Text`]: UTF-8 text in a shared [`Bytes`] buffer, validated once.
 
 use alloc::string::String;
 use core::borrow::Borrow;
+use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ops::Deref;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
-use super::section;
+use super::{section, CR, LF, SEPARATOR};
 use crate::Error;
 
 /// UTF-8 text held in [`Bytes`], so that a parsed line's fields can share
 /// the codec's read buffer instead of being copied.
 ///
-/// Every constructor checks (or knows) that the bytes are UTF-8, and no
-/// method changes them, so a `Text` is always valid UTF-8.
+/// The UTF-8 check runs once, when a `Text` is made, and the proof stays in
+/// the type (a [`bytestring::ByteString`], whose `Deref` to `str` is free):
+/// [`as_str`](Text::as_str) and `*text` cost nothing and cannot fail.
 ///
-/// Dereferencing to `str` re-runs the standard library's UTF-8 check (the
-/// crate forbids `unsafe`, which skipping it would need): it is linear in
-/// the length and cannot fail. Code that only moves the text along can use
-/// [`as_bytes`](Text::as_bytes) or [`into_bytes`](Text::into_bytes), which
-/// cost nothing.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Text(Bytes);
+/// A `Text` also remembers what it is known not to contain (a `:`, a `LF`,
+/// a final `CR`), found when it is made: a text built from a `str` is
+/// scanned once, a field split off a parsed line knows it from the split.
+/// The line serializers read those marks instead of scanning every field
+/// on every encode (spec reqres §4.1). They never change equality, order
+/// or hashing, which see only the text.
+#[derive(Clone, Default)]
+pub struct Text {
+    text: ByteString,
+    marks: Marks,
+}
+
+/// What a text is known not to contain. A mark that is not set means
+/// "not known", never "present": the serializer scans then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Marks(u8);
+
+impl Marks {
+    /// No `:`.
+    pub(crate) const NO_SEPARATOR: Marks = Marks(1);
+    /// No `LF`.
+    pub(crate) const NO_LF: Marks = Marks(2);
+    /// Does not end with `CR`.
+    pub(crate) const NO_FINAL_CR: Marks = Marks(4);
+    /// Nothing known.
+    pub(crate) const NONE: Marks = Marks(0);
+
+    /// The marks of `bytes`, found by scanning them (exact).
+    pub(crate) fn scan(bytes: &[u8]) -> Marks {
+        let mut marks = Marks::NONE;
+        if memchr::memchr(SEPARATOR, bytes).is_none() {
+            marks = marks.with(Marks::NO_SEPARATOR);
+        }
+        if memchr::memchr(LF, bytes).is_none() {
+            marks = marks.with(Marks::NO_LF);
+        }
+        if bytes.last() != Some(&CR) {
+            marks = marks.with(Marks::NO_FINAL_CR);
+        }
+        marks
+    }
+
+    pub(crate) const fn with(self, other: Marks) -> Marks {
+        Marks(self.0 | other.0)
+    }
+
+    pub(crate) const fn has(self, wanted: Marks) -> bool {
+        self.0 & wanted.0 == wanted.0
+    }
+}
+
+impl Default for Marks {
+    /// The empty text contains nothing.
+    fn default() -> Self {
+        Marks::NO_SEPARATOR
+            .with(Marks::NO_LF)
+            .with(Marks::NO_FINAL_CR)
+    }
+}
 
 impl Text {
     /// A copy of `text`.
     pub fn copy_from_str(text: &str) -> Text {
-        Text::from_utf8_bytes(Bytes::copy_from_slice(text.as_bytes()))
+        Text::scanned(ByteString::from(text))
     }
 
     /// The empty text.
     pub const fn new() -> Text {
-        Text(Bytes::new())
+        Text {
+            text: ByteString::from_static(""),
+            marks: Marks(Marks::NO_SEPARATOR.0 | Marks::NO_LF.0 | Marks::NO_FINAL_CR.0),
+        }
     }
 
-    /// A text made from bytes that came from a `str`.
-    fn from_utf8_bytes(bytes: Bytes) -> Text {
-        debug_assert!(core::str::from_utf8(&bytes).is_ok());
-        Text(bytes)
+    /// A text whose marks are found by scanning it.
+    fn scanned(text: ByteString) -> Text {
+        let marks = Marks::scan(text.as_bytes());
+        Text { text, marks }
+    }
+
+    /// `bytes`, checked for UTF-8 here (the only check they get), with
+    /// `marks` for what they are known not to contain.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUtf8`] with the offset of the first bad byte in
+    /// `bytes`.
+    pub(crate) fn from_field(bytes: Bytes, marks: Marks) -> Result<Text, Error> {
+        match ByteString::try_from(bytes) {
+            Ok(text) => Ok(Text { text, marks }),
+            Err(e) => Err(Error::InvalidUtf8 {
+                offset: e.valid_up_to(),
+                section: section::INVALID_UTF8,
+            }),
+        }
+    }
+
+    /// A field of a line already checked: `marks` is what the split proved.
+    pub(crate) fn from_parts(text: ByteString, marks: Marks) -> Text {
+        Text { text, marks }
+    }
+
+    /// What this text is known not to contain.
+    pub(crate) fn marks(&self) -> Marks {
+        self.marks
     }
 
     /// `text` as a slice of `frame`, sharing its storage, when `text` lies
-    /// inside `frame`; a copy otherwise.
+    /// inside `frame`; a copy otherwise. Either way the text is checked
+    /// once more here (a `&str` carries no proof a `Bytes` can keep):
+    /// decoders that split a line themselves use the field marks instead.
     pub fn slice_in(frame: &Bytes, text: &str) -> Text {
         let start = frame.as_ptr() as usize;
         let at = text.as_ptr() as usize;
@@ -54,36 +140,36 @@ impl Text {
                 .checked_add(text.len())
                 .is_some_and(|end| end <= start.saturating_add(frame.len()));
         if inside {
-            Text::from_utf8_bytes(frame.slice_ref(text.as_bytes()))
-        } else {
-            Text::copy_from_str(text)
+            if let Ok(shared) = ByteString::try_from(frame.slice_ref(text.as_bytes())) {
+                return Text::scanned(shared);
+            }
         }
+        Text::copy_from_str(text)
     }
 
-    /// The text.
+    /// The text (free: the UTF-8 check ran when the `Text` was made).
     pub fn as_str(&self) -> &str {
-        // Cannot fail: every constructor guarantees UTF-8.
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        &self.text
     }
 
     /// The UTF-8 bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.text.as_bytes()
     }
 
     /// The underlying buffer.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.text.into_bytes()
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.text.len()
     }
 
     /// Whether the text is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.text.is_empty()
     }
 }
 
@@ -113,7 +199,28 @@ impl Borrow<str> for Text {
     }
 }
 
-// Hash as a `str`, as `Borrow<str>` requires.
+// Equality, order and hash see the text only (the marks are a cache), and
+// hash as a `str`, as `Borrow<str>` requires.
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
 impl Hash for Text {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
@@ -122,19 +229,19 @@ impl Hash for Text {
 
 impl From<&'static str> for Text {
     fn from(text: &'static str) -> Text {
-        Text(Bytes::from_static(text.as_bytes()))
+        Text::scanned(ByteString::from_static(text))
     }
 }
 
 impl From<String> for Text {
     fn from(text: String) -> Text {
-        Text(Bytes::from(text))
+        Text::scanned(ByteString::from(text))
     }
 }
 
 impl From<Text> for Bytes {
     fn from(text: Text) -> Bytes {
-        text.0
+        text.into_bytes()
     }
 }
 
@@ -144,13 +251,8 @@ impl TryFrom<Bytes> for Text {
     /// # Errors
     /// [`Error::InvalidUtf8`] with the offset of the first bad byte.
     fn try_from(bytes: Bytes) -> Result<Text, Error> {
-        match core::str::from_utf8(&bytes) {
-            Ok(_) => Ok(Text(bytes)),
-            Err(e) => Err(Error::InvalidUtf8 {
-                offset: e.valid_up_to(),
-                section: section::INVALID_UTF8,
-            }),
-        }
+        let marks = Marks::scan(&bytes);
+        Text::from_field(bytes, marks)
     }
 }
 

@@ -325,9 +325,8 @@ impl<F: WireFormat, E> Decoder for WireCodec<F, E> {
     type Error = Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F::Owned>, Error> {
-        let status = F::parse_from(src, self.decode_limits(), self.scanned)?.map(|_| ());
-        let len = match status {
-            Status::Complete(_, len) => len,
+        let message = match F::decode_owned(src, self.decode_limits(), self.scanned)? {
+            Status::Complete(message, _) => message,
             Status::Incomplete(needed) => {
                 // The header (or, for a line, every byte so far) was checked
                 // against the limits: this message is accepted and in flight.
@@ -340,11 +339,10 @@ impl<F: WireFormat, E> Decoder for WireCodec<F, E> {
                 return Ok(None);
             }
         };
-        let message = F::split_owned(src, len, self.decode_limits());
         self.scanned = 0;
         self.in_flight = false;
         self.in_flight_limits = None;
-        message.map(Some)
+        Ok(Some(message))
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<F::Owned>, Error> {

@@ -4,6 +4,7 @@
 //! this layer moves bytes and manages connections.
 //!
 //! - [`codec`]: `tokio_util` codecs for every format.
+//! - [`batch`]: every whole message of one read at once, borrowed (zero-copy).
 //! - [`server`]: accept loop, connection limit, timeouts, socket options and
 //!   graceful shutdown, shared by the reference servers.
 //! - [`reference`](mod@reference): the reference server of every format.
@@ -12,6 +13,7 @@
 //! - [`write_batch`]: coalesced small frames, uncopied large payloads.
 //! - [`udp`]: one message per datagram, and a UDP reference server.
 
+pub mod batch;
 pub mod codec;
 pub mod mux_session;
 pub mod reference;
