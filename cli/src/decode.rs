@@ -358,18 +358,89 @@ fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: 
     }
 }
 
+/// Files at least this long get a progress bar (on a terminal): shorter
+/// ones are decoded before a bar would be worth drawing.
+pub const PROGRESS_MIN_LEN: u64 = 16 * 1024 * 1024;
+
+/// Input bytes between two progress updates: the bar is drawn rarely, and
+/// the hot loop only compares two counters.
+const PROGRESS_STEP: u64 = 1024 * 1024;
+
+/// Counts the bytes read through it, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A progress bar over the input file, shown only when standard error is
+/// a terminal, the file is long, and the output is not `--json` (a
+/// machine reads that) nor lines scrolling on the same terminal (`--count`
+/// there is fine: it prints once, at the end).
+fn progress_bar(args: &DecodeArgs) -> Option<indicatif::ProgressBar> {
+    let path = args.file.as_deref().filter(|p| p.as_os_str() != "-")?;
+    let len = std::fs::metadata(path).ok()?.len();
+    let scrolling = io::stdout().is_terminal() && args.style != Style::Count;
+    if len < PROGRESS_MIN_LEN
+        || args.style == Style::Json
+        || scrolling
+        || !io::stderr().is_terminal()
+    {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec} {eta}",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
 /// Runs `decode`; returns the process exit status.
 pub fn decode(args: &DecodeArgs) -> Result<i32> {
-    let input = open_input(args.file.as_deref())?;
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let input = Counted {
+        inner: open_input(args.file.as_deref())?,
+        read: read.clone(),
+    };
     let input: Box<dyn Read> = if args.hex {
         Box::new(HexReader::new(input))
     } else {
-        input
+        Box::new(input)
     };
-    with_format!(args.format, F => decode_as::<F>(args, input))
+    let progress = progress_bar(args).map(|bar| Progress { bar, read, next: 0 });
+    with_format!(args.format, F => decode_as::<F>(args, input, progress))
 }
 
-fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i32> {
+struct Progress {
+    bar: indicatif::ProgressBar,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+    next: u64,
+}
+
+impl Progress {
+    fn tick(&mut self) {
+        let read = self.read.get();
+        if read >= self.next {
+            self.bar.set_position(read);
+            self.next = read + PROGRESS_STEP;
+        }
+    }
+}
+
+fn decode_as<F: CliFormat>(
+    args: &DecodeArgs,
+    input: Box<dyn Read>,
+    mut progress: Option<Progress>,
+) -> Result<i32> {
     let limits = F::limits(&args.limits)?;
     let stdout = io::stdout();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -378,6 +449,9 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
     let mut bytes = 0u64;
     let mut decoder = StreamDecoder::new(input);
     let result = decoder.run::<F>(&limits, |offset, message, raw| {
+        if let Some(p) = progress.as_mut() {
+            p.tick();
+        }
         count += 1;
         bytes += raw.len() as u64;
         line.clear();
@@ -396,6 +470,9 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
         }
         write_out(&mut stdout, &line)
     });
+    if let Some(p) = progress {
+        p.bar.finish_and_clear();
+    }
     let result = match result {
         Ok(r) => r,
         Err(e) => {

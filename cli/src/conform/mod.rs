@@ -294,15 +294,25 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         }
     }
 
-    let progress = std::io::stderr().is_terminal() && !args.list;
+    // Progress on standard error only when a person watches it: never in
+    // --json reports or pipes.
+    let progress = if std::io::stderr().is_terminal() && !args.json {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("[{pos}/{len}] {wide_msg}")
+                .map_err(|e| anyhow!("progress template: {e}"))?,
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut runner = exec::Runner::new(args.exec.clone(), args.timeout);
     let total = cases.len();
     let mut verdicts = Vec::with_capacity(total);
     let human = !args.json;
     for (i, case) in cases.iter().enumerate() {
-        if progress {
-            eprint!("\r\x1b[K[{}/{total}] {}", i + 1, case.id);
-        }
+        progress.set_position(i as u64);
+        progress.set_message(case.id.clone());
         let outcome = match &case.check {
             Check::NotApplicable(why) => Outcome::Skipped(why.clone()),
             Check::Server(script) => {
@@ -323,16 +333,11 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         };
         let verdict = Verdict::new(case, outcome, args.strict, exclusions.contains(&case.id));
         if human {
-            if progress {
-                eprint!("\r\x1b[K");
-            }
-            println!("{}", verdict.line());
+            progress.suspend(|| println!("{}", verdict.line()));
         }
         verdicts.push(verdict);
     }
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    progress.finish_and_clear();
     runner.finish().await;
     shutdown.cancel();
     for task in tasks {
