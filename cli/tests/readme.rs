@@ -192,3 +192,29 @@ fn readme_transcripts_are_what_the_tool_prints() {
         );
     }
 }
+
+/// The root README quotes lines of a `conform` run: each must be a line of
+/// the full run transcribed in `cli/README.md` (itself checked above), so
+/// `cargo run --release -- conform` prints what the README shows.
+#[test]
+fn root_readme_quotes_the_conform_run() {
+    let cli = std::fs::read_to_string(readme()).unwrap();
+    let run = cli
+        .split("$ wireforms conform\n")
+        .nth(1)
+        .expect("cli/README.md transcribes `wireforms conform`");
+    let run: Vec<&str> = run.lines().take_while(|l| !l.starts_with("```")).collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let root = std::fs::read_to_string(root).unwrap();
+    let quoted: Vec<&str> = root
+        .lines()
+        .filter(|l| l.starts_with("PASS ") || l.contains(" passed, "))
+        .collect();
+    assert!(quoted.len() >= 3, "the root README quotes no conform run");
+    for line in quoted {
+        assert!(
+            run.contains(&line),
+            "README.md quotes a line the run does not print: {line}"
+        );
+    }
+}

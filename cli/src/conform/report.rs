@@ -207,7 +207,7 @@ mod test {
     fn verdict(id: &str, outcome: Outcome, level: Level) -> Verdict {
         let case = Case {
             id: id.into(),
-            section: format!("{}", id.rsplit_once('/').map(|(s, _)| s).unwrap_or(id)),
+            section: id.rsplit_once('/').map_or(id, |(s, _)| s).to_string(),
             level,
             what: "a <b> & \"c\" \u{1}".into(),
             check: Check::NotApplicable(String::new()),
