@@ -120,12 +120,6 @@ struct BenchCmd {
 }
 
 #[derive(Args)]
-struct CompletionsCmd {
-    /// The shell.
-    shell: clap_complete::Shell,
-}
-
-#[derive(Args)]
 struct DecodeCmd {
     /// The format.
     #[arg(long, short)]
@@ -285,6 +279,12 @@ struct HarnessCmd {
     /// Answer only this format's cases (others: `unsupported`).
     #[arg(long, short)]
     format: Option<Format>,
+}
+
+#[derive(Args)]
+struct CompletionsCmd {
+    /// The shell.
+    shell: clap_complete::Shell,
 }
 
 /// Writes generated text to standard output; a closed pipe is not an error.
