@@ -125,7 +125,66 @@ fn run(command: &str, dir: &Path, addrs: &Addresses) -> String {
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
-    addrs.to_names(&out)
+    normalise(&addrs.to_names(&out))
+}
+
+/// What changes from run to run: log timestamps become
+/// `2026-01-01T00:00:00.000000Z`, ephemeral loopback ports `PORT`.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let line = match line.split_once("Z  ") {
+            Some((stamp, rest)) if is_timestamp(stamp) => {
+                format!("2026-01-01T00:00:00.000000Z  {rest}")
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(&ephemeral_ports(&line));
+    }
+    out
+}
+
+/// `2026-12-01T10:20:17.793488` (the `Z` split off).
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 20
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'T' | b':' | b'.'))
+}
+
+/// `127.0.0.1:N` with N five digits and not one of the README's names
+/// (`9000`, `9001`, `9009`) becomes `127.0.0.1:PORT`.
+fn ephemeral_ports(line: &str) -> String {
+    const HOST: &str = "127.0.0.1:";
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(HOST) {
+        let (before, after) = rest.split_at(at + HOST.len());
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let port = &after[..digits];
+        if digits == 5 {
+            out.push_str("PORT");
+        } else {
+            out.push_str(port);
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn normalising_keeps_the_named_addresses() {
+    assert_eq!(
+        normalise(
+            "2026-12-01T10:20:17.793488Z  INFO listening addr=127.0.0.1:37701\n127.0.0.1:9000\n"
+        ),
+        "2026-01-01T00:00:00.000000Z  INFO listening addr=127.0.0.1:PORT\n127.0.0.1:9000\n"
+    );
 }
 
 /// The README with every transcript block run again.
