@@ -5,7 +5,7 @@
 //! against the limit from its header first. A file far larger than memory
 //! is decoded in constant space.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::BytesMut;
@@ -65,7 +65,10 @@ pub struct HexReader<R> {
     inner: R,
     text: Vec<u8>,
     pos: u64,
-    high: Option<u8>,
+    digits: hex::HexDigits,
+    /// Decoded bytes not handed out yet.
+    ready: Vec<u8>,
+    ready_at: usize,
 }
 
 impl<R: Read> HexReader<R> {
@@ -75,58 +78,37 @@ impl<R: Read> HexReader<R> {
             inner,
             text: vec![0; CHUNK],
             pos: 0,
-            high: None,
+            digits: hex::HexDigits::default(),
+            ready: Vec::new(),
+            ready_at: 0,
         }
     }
 }
 
+fn invalid_data(e: anyhow::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
 impl<R: Read> Read for HexReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
+        while self.ready_at == self.ready.len() {
             let want = (out.len() * 2).clamp(2, self.text.len());
             let n = self.inner.read(&mut self.text[..want])?;
             if n == 0 {
-                if self.high.is_some() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "invalid hex: odd number of digits (the last byte is cut)",
-                    ));
-                }
+                self.digits.finish().map_err(invalid_data)?;
                 return Ok(0);
             }
-            let mut written = 0;
-            for (i, &c) in self.text[..n].iter().enumerate() {
-                if c.is_ascii_whitespace() {
-                    continue;
-                }
-                let d = match c {
-                    b'0'..=b'9' => c - b'0',
-                    b'a'..=b'f' => c - b'a' + 10,
-                    b'A'..=b'F' => c - b'A' + 10,
-                    _ => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!(
-                                "invalid hex: {:?} at byte {} is not a hex digit",
-                                char::from(c),
-                                self.pos + i as u64
-                            ),
-                        ))
-                    }
-                };
-                match self.high.take() {
-                    Some(h) => {
-                        out[written] = (h << 4) | d;
-                        written += 1;
-                    }
-                    None => self.high = Some(d),
-                }
-            }
+            self.digits
+                .push(&self.text[..n], self.pos)
+                .map_err(invalid_data)?;
             self.pos += n as u64;
-            if written > 0 {
-                return Ok(written);
-            }
+            self.ready = self.digits.take_bytes().map_err(invalid_data)?;
+            self.ready_at = 0;
         }
+        let n = out.len().min(self.ready.len() - self.ready_at);
+        out[..n].copy_from_slice(&self.ready[self.ready_at..self.ready_at + n]);
+        self.ready_at += n;
+        Ok(n)
     }
 }
 
@@ -139,6 +121,23 @@ pub struct DecodeFailure {
 }
 
 impl DecodeFailure {
+    /// The error for standard error, with one offset, from the start of
+    /// the input: an error that names its own position (counted from the
+    /// message it is in) has it moved to the stream's count; any other is
+    /// prefixed with the offset of its message.
+    pub fn stderr_text(&self) -> String {
+        let text = self.error.to_string();
+        if let Some(within) = self.error.offset() {
+            // The library writes its position as `at byte N`.
+            let from = format!("at byte {within}");
+            if text.contains(&from) {
+                let absolute = self.offset.saturating_add(within as u64);
+                return text.replacen(&from, &format!("at byte {absolute}"), 1);
+            }
+        }
+        format!("at byte {}: {text}", self.offset)
+    }
+
     /// The `decode --json` error object as one JSON line: `offset`,
     /// `error`, `message`, `section`, and `needed` for `incomplete`.
     pub fn json_line(&self) -> Result<Vec<u8>> {
@@ -359,18 +358,89 @@ fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: 
     }
 }
 
+/// Files at least this long get a progress bar (on a terminal): shorter
+/// ones are decoded before a bar would be worth drawing.
+pub const PROGRESS_MIN_LEN: u64 = 16 * 1024 * 1024;
+
+/// Input bytes between two progress updates: the bar is drawn rarely, and
+/// the hot loop only compares two counters.
+const PROGRESS_STEP: u64 = 1024 * 1024;
+
+/// Counts the bytes read through it, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A progress bar over the input file, shown only when standard error is
+/// a terminal, the file is long, and the output is not `--json` (a
+/// machine reads that) nor lines scrolling on the same terminal (`--count`
+/// there is fine: it prints once, at the end).
+fn progress_bar(args: &DecodeArgs) -> Option<indicatif::ProgressBar> {
+    let path = args.file.as_deref().filter(|p| p.as_os_str() != "-")?;
+    let len = std::fs::metadata(path).ok()?.len();
+    let scrolling = io::stdout().is_terminal() && args.style != Style::Count;
+    if len < PROGRESS_MIN_LEN
+        || args.style == Style::Json
+        || scrolling
+        || !io::stderr().is_terminal()
+    {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec} {eta}",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
 /// Runs `decode`; returns the process exit status.
 pub fn decode(args: &DecodeArgs) -> Result<i32> {
-    let input = open_input(args.file.as_deref())?;
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let input = Counted {
+        inner: open_input(args.file.as_deref())?,
+        read: read.clone(),
+    };
     let input: Box<dyn Read> = if args.hex {
         Box::new(HexReader::new(input))
     } else {
-        input
+        Box::new(input)
     };
-    with_format!(args.format, F => decode_as::<F>(args, input))
+    let progress = progress_bar(args).map(|bar| Progress { bar, read, next: 0 });
+    with_format!(args.format, F => decode_as::<F>(args, input, progress))
 }
 
-fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i32> {
+struct Progress {
+    bar: indicatif::ProgressBar,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+    next: u64,
+}
+
+impl Progress {
+    fn tick(&mut self) {
+        let read = self.read.get();
+        if read >= self.next {
+            self.bar.set_position(read);
+            self.next = read + PROGRESS_STEP;
+        }
+    }
+}
+
+fn decode_as<F: CliFormat>(
+    args: &DecodeArgs,
+    input: Box<dyn Read>,
+    mut progress: Option<Progress>,
+) -> Result<i32> {
     let limits = F::limits(&args.limits)?;
     let stdout = io::stdout();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -379,6 +449,9 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
     let mut bytes = 0u64;
     let mut decoder = StreamDecoder::new(input);
     let result = decoder.run::<F>(&limits, |offset, message, raw| {
+        if let Some(p) = progress.as_mut() {
+            p.tick();
+        }
         count += 1;
         bytes += raw.len() as u64;
         line.clear();
@@ -397,6 +470,9 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
         }
         write_out(&mut stdout, &line)
     });
+    if let Some(p) = progress {
+        p.bar.finish_and_clear();
+    }
     let result = match result {
         Ok(r) => r,
         Err(e) => {
@@ -432,7 +508,7 @@ fn decode_as<F: CliFormat>(args: &DecodeArgs, input: Box<dyn Read>) -> Result<i3
                 }
             }
             flush(&mut stdout)?;
-            eprintln!("error: at byte {}: {}", failure.offset, failure.error);
+            eprintln!("error: {}", failure.stderr_text());
             Ok(1)
         }
     }
@@ -470,12 +546,54 @@ pub fn message_from_json<F: CliFormat>(text: &str) -> Result<F::Owned> {
     serde_json::from_value(value).map_err(|e| anyhow!("not a {} message: {e}", F::NAME))
 }
 
+/// One `encode` input line: a JSON object, or for the line formats the
+/// line itself (`1:ECHO:hi`), as `send` takes it.
+pub fn message_from_line<F: CliFormat>(text: &str) -> Result<F::Owned> {
+    if !F::FORMAT.is_text() || text.trim_start().starts_with('{') {
+        return message_from_json::<F>(text);
+    }
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let line = format!("{text}\n");
+    let owned = match F::parse(line.as_bytes(), &F::Limits::default()) {
+        Ok(Status::Complete(m, _)) => F::to_owned(&m),
+        Ok(Status::Incomplete(_)) => bail!("not a whole line"),
+        Err(e) => bail!("not JSON, nor a {} line `ID:COMMAND:ARGS`: {e}", F::NAME),
+    };
+    Ok(owned)
+}
+
+/// Raw bytes go to a terminal only when asked for: they can garble it
+/// (escape sequences) and are never what a person wanted to read.
+///
+/// # Errors
+/// Raw binary output, standard output a terminal, and no `--force`.
+pub fn refuse_raw_to_terminal(
+    format: Format,
+    hex_out: bool,
+    force: bool,
+    terminal: bool,
+) -> Result<()> {
+    if terminal && !hex_out && !force && !format.is_text() {
+        bail!(
+            "refusing to write raw {} bytes to a terminal: add --hex for hex text, \
+             --force for the bytes, or redirect the output",
+            format.name()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `encode`; returns the process exit status.
-pub fn encode(format: Format, hex_out: bool, file: Option<&std::path::Path>) -> Result<i32> {
+pub fn encode(
+    format: Format,
+    hex_out: bool,
+    force: bool,
+    file: Option<&std::path::Path>,
+) -> Result<i32> {
+    refuse_raw_to_terminal(format, hex_out, force, io::stdout().is_terminal())?;
     let input = io::BufReader::new(open_input(file)?);
     with_format!(format, F => encode_as::<F>(input, hex_out))
 }
-
 fn encode_as<F: CliFormat>(input: impl BufRead, hex_out: bool) -> Result<i32> {
     let stdout = io::stdout();
     let mut stdout = io::BufWriter::new(stdout.lock());
@@ -486,7 +604,7 @@ fn encode_as<F: CliFormat>(input: impl BufRead, hex_out: bool) -> Result<i32> {
         if line.trim().is_empty() {
             continue;
         }
-        let message = message_from_json::<F>(&line).with_context(|| format!("line {n}"))?;
+        let message = message_from_line::<F>(&line).with_context(|| format!("line {n}"))?;
         buf.clear();
         message
             .encode(&mut buf)

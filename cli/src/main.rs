@@ -77,6 +77,16 @@ enum Command {
         wireforms send --format request --target 127.0.0.1:9001 1:ECHO:hi 2:UPPER:straße 3:REVERSE:abc\n  \
         wireforms decode --format mux --json capture.bin | wireforms send --format mux --target 127.0.0.1:9003 --json")]
     Send(SendCmd),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        wireforms completions bash > /etc/bash_completion.d/wireforms\n  \
+        wireforms completions zsh > \"${fpath[1]}/_wireforms\"\n  \
+        wireforms completions fish > ~/.config/fish/completions/wireforms.fish")]
+    Completions(CompletionsCmd),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  \
+        wireforms manpage > wireforms.1 && man ./wireforms.1")]
+    Manpage,
     /// Run the conformance suite against the built-in servers, a server, or a decoder.
     #[command(after_help = "Examples:\n  \
         wireforms conform\n  \
@@ -141,7 +151,11 @@ struct EncodeCmd {
     /// Write hex text, one message per line, instead of raw bytes.
     #[arg(long)]
     hex: bool,
-    /// The JSON lines file (default: standard input).
+    /// Write raw bytes even when standard output is a terminal.
+    #[arg(long, conflicts_with = "hex")]
+    force: bool,
+    /// The input (default: standard input): JSON lines, or for request and
+    /// response also plain lines `ID:COMMAND:ARGS`.
     file: Option<PathBuf>,
 }
 
@@ -156,6 +170,9 @@ struct ServeCmd {
     /// Serve datagrams (typed, magic, request): one message per datagram.
     #[arg(long)]
     udp: bool,
+    /// How logs are written on standard error.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Connections served at once; more are closed at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     max_connections: usize,
@@ -180,6 +197,10 @@ struct SendCmd {
     /// The server.
     #[arg(long, short)]
     target: String,
+    /// Send datagrams (typed, magic, request): one message per datagram,
+    /// one reply datagram each.
+    #[arg(long)]
+    udp: bool,
     /// Print replies as JSON lines (the shape of `decode --json`).
     #[arg(long)]
     json: bool,
@@ -261,6 +282,23 @@ struct HarnessCmd {
     format: Option<Format>,
 }
 
+#[derive(Args)]
+struct CompletionsCmd {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// Writes generated text to standard output; a closed pipe is not an error.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(anyhow::anyhow!("cannot write output: {e}")),
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -268,15 +306,41 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
-fn init_logging(default: &str) {
+/// How `serve` writes its logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+fn init_logging(default: &str, format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    // The library's own "serving" event repeats the address that `serve`
+    // has just printed and logged (and shows it as `Some(..)`): log once.
+    let once = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target() == "wireforms::transport::server"
+            && meta.is_event()
+            && meta.fields().field("addr").is_some()
+            && meta.fields().field("format").is_some())
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .finish()
+            .with(once)
+            .try_init(),
+        LogFormat::Json => builder.json().finish().with(once).try_init(),
+    };
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -299,9 +363,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 file: c.file,
             })
         }
-        Command::Encode(c) => decode::encode(c.format, c.hex, c.file.as_deref()),
+        Command::Encode(c) => decode::encode(c.format, c.hex, c.force, c.file.as_deref()),
         Command::Serve(c) => {
-            init_logging("info");
+            init_logging("info", c.log_format);
             let options = ServerOptions::default()
                 .max_connections(c.max_connections)
                 .idle_timeout(c.idle_timeout)
@@ -315,18 +379,32 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 options,
             }))
         }
+        Command::Completions(c) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(c.shell, &mut cmd, "wireforms", &mut out);
+            write_stdout(&out)
+        }
+        Command::Manpage => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
+            write_stdout(&out)
+        }
         Command::Send(c) => {
-            init_logging("warn");
+            init_logging("warn", LogFormat::Text);
             runtime()?.block_on(send::send(send::SendArgs {
                 format: c.format,
                 target: c.target,
+                udp: c.udp,
                 messages: c.messages,
                 json: c.json,
                 timeout: c.timeout,
             }))
         }
         Command::Conform(c) => {
-            init_logging("error");
+            init_logging("error", LogFormat::Text);
             runtime()?.block_on(conform::conform(conform::ConformArgs {
                 format: c.format.0,
                 target: c.target,

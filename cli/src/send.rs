@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 use tokio_util::codec::{Framed, FramedRead, FramedWrite};
+use wireforms::magic::Magic;
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use wireforms::transport::codec::WireCodec;
+use wireforms::transport::udp::{max_datagram_len, parse_datagram};
+use wireforms::typed::Typed;
 use wireforms::{Encode, Status};
 
 use crate::decode::{human_line, json_line, message_from_json};
@@ -27,6 +30,8 @@ pub struct SendArgs {
     pub format: Format,
     /// The server.
     pub target: String,
+    /// Datagrams instead of a byte stream.
+    pub udp: bool,
     /// Messages given on the command line; standard input when empty.
     pub messages: Vec<String>,
     /// Print replies as JSON lines.
@@ -50,6 +55,17 @@ pub async fn send(args: SendArgs) -> Result<i32> {
     } else {
         args.messages.clone()
     };
+    if args.udp {
+        return match args.format {
+            Format::Typed => send_datagrams::<Typed, Typed>(&args, &texts).await,
+            Format::Magic => send_datagrams::<Magic, Magic>(&args, &texts).await,
+            Format::Request => send_datagrams::<RequestLine, ResponseLine>(&args, &texts).await,
+            other => bail!(
+                "--udp: {} has no datagram variant (typed, magic and request have)",
+                other.name()
+            ),
+        };
+    }
     match args.format {
         Format::Request => send_requests(&args, &texts).await,
         Format::Response => bail!("responses are what servers send; send `request` lines"),
@@ -86,6 +102,73 @@ fn parse_message<F: CliFormat>(text: &str) -> Result<F::Owned> {
         }
     };
     message_from_json::<F>(&json.to_string())
+}
+
+/// `send --udp`: each message in a datagram of its own, each waiting for
+/// its one reply datagram (typed and magic answer in kind, request lines
+/// with response lines). A lost datagram is a reply that does not come:
+/// the timeout says so.
+async fn send_datagrams<F, R>(args: &SendArgs, texts: &[String]) -> Result<i32>
+where
+    F: CliFormat,
+    R: CliFormat,
+{
+    let messages = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| parse_message::<F>(t).with_context(|| format!("message {}", i + 1)))
+        .collect::<Result<Vec<_>>>()?;
+    let target = tokio::net::lookup_host(&args.target)
+        .await
+        .map_err(|e| anyhow!("cannot resolve {}: {e}", args.target))?
+        .next()
+        .ok_or_else(|| anyhow!("cannot resolve {}: no address", args.target))?;
+    let local: std::net::SocketAddr = if target.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(local)
+        .await
+        .map_err(|e| anyhow!("cannot open a udp socket: {e}"))?;
+    socket
+        .connect(target)
+        .await
+        .map_err(|e| anyhow!("cannot send to {target} (udp): {e}"))?;
+    let max = max_datagram_len(&target);
+    // One byte more than a datagram can hold: a reply that fills it is cut.
+    let mut buf = vec![0u8; max + 1];
+    let mut offset = 0u64;
+    for (i, message) in messages.iter().enumerate() {
+        let n = i + 1;
+        let bytes = F::borrow(message)
+            .to_bytes()
+            .map_err(|e| anyhow!("message {n}: cannot encode: {e}"))?;
+        if bytes.len() > max {
+            bail!(
+                "message {n}: {} bytes do not fit in one datagram (at most {max})",
+                bytes.len()
+            );
+        }
+        socket
+            .send(&bytes)
+            .await
+            .map_err(|e| anyhow!("message {n}: cannot send to {target} (udp): {e}"))?;
+        let len = match timeout(args.timeout, socket.recv(&mut buf)).await {
+            Err(_) => bail!(
+                "message {n}: no reply within {} (udp: the datagram or its reply may be lost)",
+                humantime::format_duration(args.timeout)
+            ),
+            Ok(Err(e)) => bail!("message {n}: no reply from {target} (udp): {e}"),
+            Ok(Ok(len)) => len,
+        };
+        let datagram = bytes::Bytes::copy_from_slice(&buf[..len]);
+        let reply = parse_datagram::<R>(datagram, &R::Limits::default())
+            .map_err(|e| anyhow!("message {n}: bad reply: {e}"))?;
+        print_reply::<R>(args.json, &format!("reply to {n}: "), offset, &reply)?;
+        offset += len as u64;
+    }
+    Ok(0)
 }
 
 async fn connect(target: &str, limit: Duration) -> Result<TcpStream> {
@@ -267,9 +350,9 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
             }
             match timeout(args.timeout, reader.next()).await {
                 Err(_) => bail!(
-                    "no reply within {:?} ({} request(s) unanswered)",
-                    args.timeout,
-                    pending.len()
+                    "no reply within {} ({} unanswered)",
+                    humantime::format_duration(args.timeout),
+                    crate::conform::plural(pending.len(), "request", "requests")
                 ),
                 Ok(Some(Ok(response))) => {
                     let size = response.encoded_len() as u64;
@@ -290,11 +373,12 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
         if closed && !pending.is_empty() && answered_here == 0 {
             let stray = match unmatched_here {
                 0 => String::new(),
-                n => format!(" (its {n} reply(ies) answered no pending request)"),
+                1 => " (its one reply answered no pending request)".to_string(),
+                n => format!(" (its {n} replies answered no pending request)"),
             };
             bail!(
-                "the server closed the connection with {} request(s) unanswered{stray}",
-                pending.len()
+                "the server closed the connection with {} unanswered{stray}",
+                crate::conform::plural(pending.len(), "request", "requests")
             );
         }
     }

@@ -64,44 +64,67 @@ pub fn shutdown_on_signal() -> CancellationToken {
     token
 }
 
+/// The limits of the format served, checked before anything is bound: a
+/// flag that cannot apply fails the command, not the server after it
+/// started listening.
+enum ServedLimits {
+    Typed(wireforms::typed::Limits),
+    Magic(magic::Limits),
+    Frame(wireforms::frame::Limits),
+    Mux(wireforms::mux::Limits),
+    Request(wireforms::reqres::Limits),
+}
+
+fn served_limits(args: &ServeArgs) -> Result<ServedLimits> {
+    let l = &args.limits;
+    if args.udp && !matches!(args.format, Format::Typed | Format::Magic | Format::Request) {
+        bail!(
+            "--udp: {} has no datagram variant (typed, magic and request have)",
+            args.format.name()
+        );
+    }
+    Ok(match args.format {
+        Format::Typed => ServedLimits::Typed(Typed::limits(l)?),
+        Format::Magic => ServedLimits::Magic(magic::Magic::limits(l)?),
+        Format::Frame => ServedLimits::Frame(wireforms::frame::LengthFramed::limits(l)?),
+        Format::Mux => ServedLimits::Mux(wireforms::mux::Mux::limits(l)?),
+        Format::Request => ServedLimits::Request(RequestLine::limits(l)?),
+        Format::Response => {
+            bail!("there is no response server: serve `request` (it answers with response lines)")
+        }
+    })
+}
+
+/// Prints the bound address alone on a line of standard output, for
+/// scripts that listen on port 0 (the logs go to standard error).
+fn print_bound(addr: std::net::SocketAddr) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow!("cannot write the bound address: {e}"))
+}
+
 /// Runs `serve`.
 pub async fn serve(args: ServeArgs) -> Result<i32> {
+    let limits = served_limits(&args)?;
     let token = shutdown_on_signal();
     if args.udp {
-        return serve_datagrams(&args, token).await;
+        return serve_datagrams(&args, limits, token).await;
     }
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr()?;
+    print_bound(addr)?;
     info!(format = args.format.name(), %addr, "listening (Ctrl-C or SIGTERM to stop)");
     let o = args.options.clone();
-    let l = &args.limits;
-    let stats = match args.format {
-        Format::Typed => {
-            reference::typed(Typed::limits(l)?, o)
-                .serve(listener, token)
-                .await
-        }
-        Format::Magic => {
-            let limits = magic::Magic::limits(l)?;
-            reference::magic(limits, o).serve(listener, token).await
-        }
-        Format::Frame => {
-            let limits = wireforms::frame::LengthFramed::limits(l)?;
-            reference::frame(limits, o).serve(listener, token).await
-        }
-        Format::Mux => {
-            let limits = wireforms::mux::Mux::limits(l)?;
-            reference::mux(limits, o).serve(listener, token).await
-        }
-        Format::Request => {
-            let limits = RequestLine::limits(l)?;
-            reference::request(limits, o).serve(listener, token).await
-        }
-        Format::Response => {
-            bail!("there is no response server: serve `request` (it answers with response lines)")
-        }
+    let stats = match limits {
+        ServedLimits::Typed(l) => reference::typed(l, o).serve(listener, token).await,
+        ServedLimits::Magic(l) => reference::magic(l, o).serve(listener, token).await,
+        ServedLimits::Frame(l) => reference::frame(l, o).serve(listener, token).await,
+        ServedLimits::Mux(l) => reference::mux(l, o).serve(listener, token).await,
+        ServedLimits::Request(l) => reference::request(l, o).serve(listener, token).await,
     }
     .map_err(|e| anyhow!("server failed: {e}"))?;
     info!(
@@ -117,38 +140,37 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
     Ok(0)
 }
 
-async fn serve_datagrams(args: &ServeArgs, token: CancellationToken) -> Result<i32> {
-    if !matches!(args.format, Format::Typed | Format::Magic | Format::Request) {
-        bail!(
-            "--udp: {} has no datagram variant (typed, magic and request have)",
-            args.format.name()
-        );
-    }
+async fn serve_datagrams(
+    args: &ServeArgs,
+    limits: ServedLimits,
+    token: CancellationToken,
+) -> Result<i32> {
     let socket = UdpSocket::bind(&args.listen)
         .await
         .map_err(|e| anyhow!("cannot listen on {} (udp): {e}", args.listen))?;
     let addr = socket.local_addr()?;
+    print_bound(addr)?;
     info!(format = args.format.name(), %addr, "listening for datagrams (Ctrl-C or SIGTERM to stop)");
     let socket = Arc::new(socket);
-    let l = &args.limits;
-    let stats = match args.format {
-        Format::Typed => {
+    let stats = match limits {
+        ServedLimits::Typed(l) => {
             let h: fn(TypedMessageBuf) -> Vec<TypedMessageBuf> = typed_reply;
-            serve_udp::<Typed, Typed, _>(socket, Typed::limits(l)?, h, token).await
+            serve_udp::<Typed, Typed, _>(socket, l, h, token).await
         }
-        Format::Magic => {
+        ServedLimits::Magic(l) => {
             let h: fn(PacketBuf) -> Vec<PacketBuf> = magic_reply;
-            serve_udp::<magic::Magic, magic::Magic, _>(socket, magic::Magic::limits(l)?, h, token)
-                .await
+            serve_udp::<magic::Magic, magic::Magic, _>(socket, l, h, token).await
         }
-        _ => {
-            let limits = RequestLine::limits(l)?;
+        ServedLimits::Request(limits) => {
             // A reply must fit in the peer's line limit and in one datagram.
             let replies = wireforms::reqres::Limits {
                 max_line_len: limits.max_line_len.min(max_datagram_len(&addr)),
             };
             let h = reference::RequestReplies::new(replies);
             serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
+        }
+        ServedLimits::Frame(_) | ServedLimits::Mux(_) => {
+            bail!("--udp: {} has no datagram variant", args.format.name())
         }
     }
     .map_err(|e| anyhow!("server failed: {e}"))?;
@@ -160,28 +182,19 @@ async fn serve_datagrams(args: &ServeArgs, token: CancellationToken) -> Result<i
     Ok(0)
 }
 
-/// Parses `500ms`, `2s`, `1m`, `1h` (a bare number is seconds).
+/// Parses a duration the way humantime writes them: `500ms`, `2s`,
+/// `1m30s`, `1h 5m`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 2s, 1m)"))?;
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{text:?} is out of range"))
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return t
+            .parse::<f64>()
+            .ok()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .ok_or_else(|| format!("{text:?} is not a duration (try 500ms, 2s, 1m30s)"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("{text:?} is not a duration: {e} (try 500ms, 2s, 1m30s)"))
 }
 
 #[cfg(test)]
@@ -194,6 +207,9 @@ mod test {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 5m"), Ok(Duration::from_secs(3900)));
         assert!(parse_duration("2 fortnights").is_err());
         assert!(parse_duration("ms").is_err());
     }

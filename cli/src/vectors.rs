@@ -306,9 +306,15 @@ pub fn grade(test: &Test, v: &Verdict) -> Result<(), String> {
                 return Err(format!("error {got} (expected {want})"));
             }
             if v.error_offset != test.error_offset {
+                // Numbers, not Rust's `Some(..)`.
+                let shown = |o: Option<u64>| o.map_or("none".to_string(), |o| o.to_string());
+                let got = match v.error_offset {
+                    Some(o) => format!("at offset {o}"),
+                    None => "at no offset".to_string(),
+                };
                 return Err(format!(
-                    "error at offset {:?} (expected {:?})",
-                    v.error_offset, test.error_offset
+                    "error {got} (expected {})",
+                    shown(test.error_offset)
                 ));
             }
             if v.messages != test.messages {
@@ -384,5 +390,34 @@ mod test {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_wrong_error_offset_is_shown_as_numbers() {
+        let file = load(Format::Typed, None).unwrap();
+        let (group, t) = file
+            .groups
+            .iter()
+            .flat_map(|g| g.tests.iter().map(move |t| (g, t)))
+            .find(|(_, t)| t.result == "invalid" && t.error_offset.is_some())
+            .unwrap();
+        let case = HarnessCase {
+            id: case_id(Format::Typed, t),
+            format: "typed".into(),
+            mode: group.mode.clone(),
+            limits: group.limits.clone(),
+            input: t.input.clone(),
+        };
+        let want = t.error_offset.unwrap();
+        let mut v = judge(&case, None);
+        v.error_offset = Some(want + 1);
+        let seen = grade(t, &v).unwrap_err();
+        assert_eq!(
+            seen,
+            format!("error at offset {} (expected {want})", want + 1)
+        );
+        v.error_offset = None;
+        let seen = grade(t, &v).unwrap_err();
+        assert_eq!(seen, format!("error at no offset (expected {want})"));
     }
 }

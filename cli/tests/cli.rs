@@ -481,7 +481,7 @@ fn send_requests_gives_up_on_a_server_that_answers_no_request() {
         .unwrap_or_else(|| panic!("send still running after 10 s, {connections} connections made"));
     assert_clean_error(
         &out,
-        "2 request(s) unanswered (its 1 reply(ies) answered no pending request)",
+        "2 requests unanswered (its one reply answered no pending request)",
     );
     assert!(
         text(&out.stdout).contains("reply to no pending request"),

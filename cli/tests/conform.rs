@@ -322,7 +322,7 @@ fn a_lax_server_warns_and_fails_the_hostile_cases() {
         assert_eq!(status(&s, id), "WARN", "{id}\n{s}");
     }
     assert!(
-        s.contains("still open") && s.contains("byte(s) trickled"),
+        s.contains("still open") && s.contains("bytes trickled"),
         "{s}"
     );
     assert!(s.contains("connection 5 (over the limit of 4)"), "{s}");

@@ -31,7 +31,7 @@ pub fn cases(format: Format, dir: Option<&Path>) -> Result<Vec<Case>> {
         for test in &group.tests {
             let id = vectors::case_id(format, test);
             let expect = match (test.result.as_str(), &test.error) {
-                ("valid", _) => format!("{} message(s)", test.messages.len()),
+                ("valid", _) => super::plural(test.messages.len(), "message", "messages"),
                 (_, Some(e)) => e.clone(),
                 (r, None) => r.to_string(),
             };

@@ -277,7 +277,7 @@ async fn stall(
             "still open {:?} after connecting{} (expected closed at the idle timeout {idle:?}, + {slack:?} slack)",
             start.elapsed(),
             if trickle {
-                format!(", {sent} byte(s) trickled")
+                format!(", {} trickled", super::plural(sent, "byte", "bytes"))
             } else {
                 String::new()
             }
@@ -444,8 +444,8 @@ pub fn cases(b: &mut Builder, expect: &Expect) -> Result<()> {
         h[..h.len() / 2].to_vec()
     };
     let what = format!(
-        "{} byte(s) of a {}, then silence: closed at the idle timeout, no reply",
-        partial.len(),
+        "{} of a {}, then silence: closed at the idle timeout, no reply",
+        super::plural(partial.len(), "byte", "bytes"),
         if text { "line" } else { "header" }
     );
     let check = match idle {

@@ -131,17 +131,27 @@ const SERVER_FORMATS: [Format; 5] = [
     Format::Request,
 ];
 
+/// `1 case`, `2 cases`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn in_section(case: &Case, s: &str) -> bool {
+    // `--section typed/8` or `--section typed` also picks the
+    // hostile-peer cases, whose section is `security/<n>`.
+    case.id.starts_with(&format!("{s}/"))
+        || case.section == *s
+        || case.section.starts_with(&format!("{s}."))
+        || case.section.starts_with(&format!("{s}/"))
+}
+
 fn selected(args: &ConformArgs, case: &Case) -> bool {
     let by_case = args.cases.is_empty() || args.cases.contains(&case.id);
-    let by_section = args.sections.is_empty()
-        || args.sections.iter().any(|s| {
-            // `--section typed/8` or `--section typed` also picks the
-            // hostile-peer cases, whose section is `security/<n>`.
-            case.id.starts_with(&format!("{s}/"))
-                || case.section == *s
-                || case.section.starts_with(&format!("{s}."))
-                || case.section.starts_with(&format!("{s}/"))
-        });
+    let by_section = args.sections.is_empty() || args.sections.iter().any(|s| in_section(case, s));
     by_case && by_section
 }
 
@@ -213,6 +223,24 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
             )?);
         }
     }
+    // A --case or --section that names nothing is a typo, not a selection.
+    let unmatched: Vec<&str> = args
+        .cases
+        .iter()
+        .filter(|id| !cases.iter().any(|c| &c.id == *id))
+        .chain(
+            args.sections
+                .iter()
+                .filter(|s| !cases.iter().any(|c| in_section(c, s))),
+        )
+        .map(String::as_str)
+        .collect();
+    if !unmatched.is_empty() {
+        bail!(
+            "no case matches {} (see `wireforms conform --list`)",
+            unmatched.join(", ")
+        );
+    }
     cases.retain(|c| selected(&args, c));
     if cases.is_empty() {
         bail!("no case matches the given --case / --section");
@@ -228,7 +256,7 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
                 c.what
             ));
         }
-        out.push_str(&format!("{} cases\n", cases.len()));
+        out.push_str(&format!("{}\n", plural(cases.len(), "case", "cases")));
         print!("{out}");
         return Ok(0);
     }
@@ -266,15 +294,25 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         }
     }
 
-    let progress = std::io::stderr().is_terminal() && !args.list;
+    // Progress on standard error only when a person watches it: never in
+    // --json reports or pipes.
+    let progress = if std::io::stderr().is_terminal() && !args.json {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("[{pos}/{len}] {wide_msg}")
+                .map_err(|e| anyhow!("progress template: {e}"))?,
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut runner = exec::Runner::new(args.exec.clone(), args.timeout);
     let total = cases.len();
     let mut verdicts = Vec::with_capacity(total);
     let human = !args.json;
     for (i, case) in cases.iter().enumerate() {
-        if progress {
-            eprint!("\r\x1b[K[{}/{total}] {}", i + 1, case.id);
-        }
+        progress.set_position(i as u64);
+        progress.set_message(case.id.clone());
         let outcome = match &case.check {
             Check::NotApplicable(why) => Outcome::Skipped(why.clone()),
             Check::Server(script) => {
@@ -295,16 +333,11 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         };
         let verdict = Verdict::new(case, outcome, args.strict, exclusions.contains(&case.id));
         if human {
-            if progress {
-                eprint!("\r\x1b[K");
-            }
-            println!("{}", verdict.line());
+            progress.suspend(|| println!("{}", verdict.line()));
         }
         verdicts.push(verdict);
     }
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    progress.finish_and_clear();
     runner.finish().await;
     shutdown.cancel();
     for task in tasks {
@@ -313,7 +346,7 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
 
     let summary = report::Summary::of(&verdicts);
     if let Some(path) = &args.junit {
-        std::fs::write(path, report::junit(&verdicts))
+        std::fs::write(path, report::junit(&verdicts)?)
             .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
     }
     if args.json {
@@ -321,8 +354,8 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     } else {
         if summary.warned > 0 {
             println!(
-                "{} SHOULD case(s) failed as warnings (--strict makes them failures)",
-                summary.warned
+                "{} failed as warnings (--strict makes them failures)",
+                plural(summary.warned, "SHOULD case", "SHOULD cases")
             );
         }
         println!("{}", summary.closing_line());

@@ -149,79 +149,101 @@ pub fn json(verdicts: &[Verdict], summary: &Summary) -> Value {
     })
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The `--junit` report: one test suite per spec document. quick-junit
+/// writes the XML (escaping, and the control characters XML 1.0 cannot
+/// carry).
+pub fn junit(verdicts: &[Verdict]) -> anyhow::Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-/// The `--junit` report: one test suite per spec document.
-pub fn junit(verdicts: &[Verdict]) -> String {
-    let mut suites: Vec<(&str, Vec<&Verdict>)> = Vec::new();
+    let mut suites: Vec<TestSuite> = Vec::new();
     for v in verdicts {
         let doc = v.section.split('/').next().unwrap_or("");
-        match suites.iter_mut().find(|(d, _)| *d == doc) {
-            Some((_, list)) => list.push(v),
-            None => suites.push((doc, vec![v])),
-        }
-    }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let s = Summary::of(verdicts);
-    out.push_str(&format!(
-        "<testsuites name=\"wireforms conform\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-        verdicts.len(),
-        s.failed,
-        s.skipped
-    ));
-    for (doc, list) in suites {
-        let s = Summary::of(list.iter().copied());
-        out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-            xml_escape(doc),
-            list.len(),
-            s.failed,
-            s.skipped
-        ));
-        for v in list {
-            let name = xml_escape(&format!("{} [{}] {}", v.id, v.level.as_str(), v.what));
-            out.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml_escape(&v.section),
-                name
-            ));
-            let seen = xml_escape(v.seen().unwrap_or(""));
-            match v.status {
-                "FAIL" => out.push_str(&format!(
-                    ">\n      <failure message=\"{seen}\" type=\"{}\"/>\n    </testcase>\n",
-                    v.level.as_str()
-                )),
-                "WARN" => out.push_str(&format!(
-                    ">\n      <system-out>WARN (SHOULD): {seen}</system-out>\n    </testcase>\n"
-                )),
-                "SKIP" => out.push_str(&format!(
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                    if v.excluded {
-                        format!("excluded: {seen}")
-                    } else {
-                        seen
-                    }
-                )),
-                _ => out.push_str("/>\n"),
+        let seen = v.seen().unwrap_or("");
+        let status = match v.status {
+            "FAIL" => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(seen).set_type(v.level.as_str());
+                s
             }
+            "SKIP" => {
+                let mut s = TestCaseStatus::skipped();
+                if v.excluded {
+                    s.set_message(format!("excluded: {seen}"));
+                } else {
+                    s.set_message(seen);
+                }
+                s
+            }
+            _ => TestCaseStatus::success(),
+        };
+        let name = format!("{} [{}] {}", v.id, v.level.as_str(), v.what);
+        let mut case = TestCase::new(name, status);
+        case.set_classname(v.section.as_str());
+        if v.status == "WARN" {
+            case.set_system_out(format!("WARN (SHOULD): {seen}"));
         }
-        out.push_str("  </testsuite>\n");
+        let suite = match suites.iter_mut().position(|s| s.name.as_str() == doc) {
+            Some(i) => &mut suites[i],
+            None => {
+                suites.push(TestSuite::new(doc));
+                let last = suites.len() - 1;
+                &mut suites[last]
+            }
+        };
+        suite.add_test_case(case);
     }
-    out.push_str("</testsuites>\n");
-    out
+    let mut report = Report::new("wireforms conform");
+    report.add_test_suites(suites);
+    report
+        .to_string()
+        .map_err(|e| anyhow::anyhow!("cannot write the JUnit report: {e}"))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::conform::{Case, Check, Level};
+
+    fn verdict(id: &str, outcome: Outcome, level: Level) -> Verdict {
+        let case = Case {
+            id: id.into(),
+            section: id.rsplit_once('/').map_or(id, |(s, _)| s).to_string(),
+            level,
+            what: "a <b> & \"c\" \u{1}".into(),
+            check: Check::NotApplicable(String::new()),
+        };
+        Verdict::new(&case, outcome, false, false)
+    }
+
+    #[test]
+    fn junit_groups_by_document_and_escapes() {
+        let xml = junit(&[
+            verdict("typed/3/101", Outcome::Passed, Level::Must),
+            verdict(
+                "typed/5/1",
+                Outcome::Failed("saw <none> & more".into()),
+                Level::Must,
+            ),
+            verdict("magic/5/1", Outcome::Failed("late".into()), Level::Should),
+            verdict("magic/6/1", Outcome::Skipped("n/a".into()), Level::Must),
+        ])
+        .unwrap();
+        assert!(xml.starts_with("<?xml"), "{xml}");
+        assert!(
+            xml.contains("<testsuite name=\"typed\" tests=\"2\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testsuite name=\"magic\" tests=\"2\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("message=\"saw &lt;none&gt; &amp; more\""),
+            "{xml}"
+        );
+        assert!(xml.contains("a &lt;b&gt; &amp;"), "{xml}");
+        assert!(xml.contains("WARN (SHOULD): late"), "{xml}");
+        assert!(xml.contains("<skipped"), "{xml}");
+        assert!(!xml.contains('\u{1}'), "{xml}");
+    }
 }

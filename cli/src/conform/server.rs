@@ -220,8 +220,8 @@ pub(super) fn preview(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(24)];
     let more = if bytes.len() > shown.len() { "..." } else { "" };
     format!(
-        "{} byte(s) 0x{}{more}",
-        bytes.len(),
+        "{} 0x{}{more}",
+        super::plural(bytes.len(), "byte", "bytes"),
         crate::hex::encode(shown)
     )
 }
@@ -523,7 +523,11 @@ fn from_vectors(b: &mut Builder, dir: Option<&Path>) -> Result<()> {
             let (after, what) = match (&a.failure, test.result.as_str(), &test.error) {
                 (None, "valid", _) if !a.messages.is_empty() => (
                     After::Open,
-                    format!("{}: {} reply(ies) per §6", test.comment, a.replies.len()),
+                    format!(
+                        "{}: {} per §6",
+                        test.comment,
+                        super::plural(a.replies.len(), "reply", "replies")
+                    ),
                 ),
                 (Some((kind, at)), "invalid", Some(want))
                     if kind == want && Some(*at) == test.error_offset && kind != "incomplete" =>
@@ -536,7 +540,10 @@ fn from_vectors(b: &mut Builder, dir: Option<&Path>) -> Result<()> {
                     let before = if a.replies.is_empty() {
                         String::new()
                     } else {
-                        format!("{} reply(ies), then ", a.replies.len())
+                        format!(
+                            "{}, then ",
+                            super::plural(a.replies.len(), "reply", "replies")
+                        )
                     };
                     (
                         if waits { After::Close } else { After::NoReply },
