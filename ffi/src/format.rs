@@ -275,15 +275,6 @@ pub(crate) unsafe fn parse_line_datagram<F: Rebase>(
                 limits_of::<F>(limits)?,
             )
         };
-        // An empty datagram holds no line at all (spec README, datagram
-        // mode), as in the library's datagram reader.
-        if bytes.is_empty() {
-            return Err(Error::Incomplete {
-                needed: None,
-                section: <F::Wire as WireFormat>::INCOMPLETE_SECTION,
-            }
-            .into());
-        }
         // The bytes the library's datagram reader parses: the datagram,
         // and a '\n' after it when it does not end with one.
         let virtual_len = match bytes.last() {
@@ -302,6 +293,16 @@ pub(crate) unsafe fn parse_line_datagram<F: Rebase>(
             // No '\n' within the limit, and the datagram shorter than the
             // limit (else the parser had refused it): one line without its
             // '\n', so the copy is at most the line limit.
+            // An empty datagram holds no line at all (spec README, datagram
+            // mode): incomplete, as in the library's datagram reader, once
+            // the parser has had its say (a zero line limit refuses it).
+            Status::Incomplete(_) if bytes.is_empty() => {
+                return Err(Error::Incomplete {
+                    needed: None,
+                    section: <F::Wire as WireFormat>::INCOMPLETE_SECTION,
+                }
+                .into())
+            }
             Status::Incomplete(_) => {
                 let mut line = Vec::with_capacity(virtual_len);
                 line.extend_from_slice(bytes);
