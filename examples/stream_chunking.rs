@@ -36,9 +36,7 @@ async fn main() -> Result<(), BoxError> {
 
     let receiver = tokio::spawn(async move {
         let (conn, _) = listener.accept().await?;
-        let limits = Limits {
-            max_payload_len: CHUNK_SIZE as u32,
-        };
+        let limits = Limits::new(CHUNK_SIZE as u32);
         let mut chunks = FramedRead::new(conn, FrameCodec::new(limits));
         let mut received = Vec::with_capacity(TOTAL);
         let mut count = 0;

@@ -61,7 +61,11 @@ mod section {
 }
 
 /// What a receiver enforces.
+///
+/// Non-exhaustive, so that a limit can be added without breaking callers:
+/// build it with [`Limits::new`] or [`Limits::default`] and set fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest payload accepted, inclusive.
     pub max_payload_len: u32,
@@ -72,6 +76,13 @@ impl Default for Limits {
         Limits {
             max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
         }
+    }
+}
+
+impl Limits {
+    /// Limits with `max_payload_len` and every other limit (none yet) at its default.
+    pub const fn new(max_payload_len: u32) -> Self {
+        Limits { max_payload_len }
     }
 }
 

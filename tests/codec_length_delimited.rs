@@ -610,12 +610,7 @@ fn frame_does_not_fit() {
 fn smaller_frame_len_not_adjusted() {
     let codec = FrameCodec::builder().max_len(10).new_codec();
     assert_eq!(codec.max_len(), 10);
-    assert_eq!(
-        codec.limits(),
-        &frame::Limits {
-            max_payload_len: 10
-        }
-    );
+    assert_eq!(codec.limits(), &frame::Limits::new(10));
 }
 
 /// `runtime_max_frame_len_respects_length_field`, on the mux frame, whose

@@ -9,7 +9,7 @@ use wireforms::ErrorKind;
 
 #[test]
 fn encoder_refuses_a_frame_its_own_decoder_refuses() {
-    let mut codec = FrameCodec::new(frame::Limits { max_payload_len: 5 });
+    let mut codec = FrameCodec::new(frame::Limits::new(5));
     let mut dst = BytesMut::from(&b"prefix"[..]);
     let err = codec
         .encode(FrameBuf::new(&b"abcdef"[..]), &mut dst)
@@ -39,7 +39,7 @@ fn lowered_limit_lets_the_frame_in_flight_finish() {
     let mut codec = FrameCodec::default();
     let mut buf = BytesMut::from(&b"\x00\x00\x00\x09abcd"[..]);
     assert_eq!(codec.decode(&mut buf).unwrap(), None);
-    codec.set_limits(frame::Limits { max_payload_len: 5 });
+    codec.set_limits(frame::Limits::new(5));
     buf.extend_from_slice(b"efghi\x00\x00\x00\x09abcdefghi");
     let first = codec.decode(&mut buf).unwrap().unwrap();
     assert_eq!(&first.payload[..], b"abcdefghi");

@@ -39,26 +39,14 @@ async fn huge_length_claims_reserve_at_most_the_limit() {
     let mut report = Vec::new();
 
     let limit = 1 << 20;
-    let server = support::start(reference::typed(
-        typed::Limits {
-            max_payload_len: limit,
-        },
-        options.clone(),
-    ))
-    .await;
+    let server = support::start(reference::typed(typed::Limits::new(limit), options.clone())).await;
     let over = peak_growth(&server, b"\xff\xff\xff\xff\x01").await;
     let at = peak_growth(&server, &[0x00, 0x10, 0x00, 0x00, 0x01]).await; // exactly 1 MiB, then nothing
     server.shutdown().await.unwrap();
     report.push(("typed 4 GiB claim", over, OVERHEAD));
     report.push(("typed 1 MiB claim", at, limit as usize + OVERHEAD));
 
-    let server = support::start(reference::frame(
-        frame::Limits {
-            max_payload_len: limit,
-        },
-        options.clone(),
-    ))
-    .await;
+    let server = support::start(reference::frame(frame::Limits::new(limit), options.clone())).await;
     let over = peak_growth(&server, b"\xff\xff\xff\xff").await;
     server.shutdown().await.unwrap();
     report.push(("frame 4 GiB claim", over, OVERHEAD));

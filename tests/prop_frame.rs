@@ -17,8 +17,8 @@ fn frame(max_payload: usize) -> impl Strategy<Value = FrameBuf> {
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
-        (0u32..512).prop_map(|max_payload_len| Limits { max_payload_len }),
-        any::<u32>().prop_map(|max_payload_len| Limits { max_payload_len }),
+        (0u32..512).prop_map(Limits::new),
+        any::<u32>().prop_map(Limits::new),
     ]
 }
 
@@ -75,7 +75,7 @@ proptest! {
     #[test]
     fn limit_is_checked_from_the_header(len in any::<u32>(), max in any::<u32>()) {
         let header = len.to_be_bytes();
-        let result = Frame::parse(&header, &Limits { max_payload_len: max });
+        let result = Frame::parse(&header, &Limits::new(max));
         if len > max {
             prop_assert_eq!(result.unwrap_err().kind(), ErrorKind::TooLarge);
         } else {

@@ -24,8 +24,8 @@ fn packet(max_payload: usize) -> impl Strategy<Value = PacketBuf> {
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
-        (0u16..512).prop_map(|max_payload_len| Limits { max_payload_len }),
-        any::<u16>().prop_map(|max_payload_len| Limits { max_payload_len }),
+        (0u16..512).prop_map(Limits::new),
+        any::<u16>().prop_map(Limits::new),
     ]
 }
 

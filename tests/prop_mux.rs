@@ -19,8 +19,8 @@ fn frame(max_payload: usize) -> impl Strategy<Value = MuxFrameBuf> {
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
-        (0u16..512).prop_map(|max_payload_len| Limits { max_payload_len }),
-        any::<u16>().prop_map(|max_payload_len| Limits { max_payload_len }),
+        (0u16..512).prop_map(Limits::new),
+        any::<u16>().prop_map(Limits::new),
     ]
 }
 
@@ -111,7 +111,7 @@ proptest! {
     fn limit_is_checked_from_the_header(c in any::<u16>(), len in any::<u16>(), max in any::<u16>()) {
         let mut header = c.to_be_bytes().to_vec();
         header.extend(len.to_be_bytes());
-        let result = MuxFrame::parse(&header, &Limits { max_payload_len: max });
+        let result = MuxFrame::parse(&header, &Limits::new(max));
         if len > max {
             prop_assert_eq!(result.unwrap_err().kind(), ErrorKind::TooLarge);
         } else {

@@ -118,7 +118,7 @@ proptest! {
         cuts in proptest::collection::vec(0usize..400, 0..8),
         max in prop_oneof![4usize..64, Just(wireforms::reqres::DEFAULT_MAX_LINE_LEN)],
     ) {
-        let limits = Limits { max_line_len: max };
+        let limits = Limits::new(max);
         let mut stream = Vec::new();
         for (req, crlf) in &lines {
             let mut line = req.to_bytes().unwrap().to_vec();
@@ -169,7 +169,7 @@ proptest! {
         cut in 0usize..48,
         max in 0usize..64,
     ) {
-        let limits = Limits { max_line_len: max };
+        let limits = Limits::new(max);
         let cut = cut.min(bytes.len());
         // Resuming is only meaningful after an Incomplete for the prefix.
         if let Ok(Status::Incomplete(_)) = split_line(&bytes[..cut], 0, &limits) {
@@ -184,7 +184,7 @@ proptest! {
         bytes in proptest::collection::vec(line_byte(), 0..96),
         max in 0usize..80,
     ) {
-        let limits = Limits { max_line_len: max };
+        let limits = Limits::new(max);
         let window = &bytes[..bytes.len().min(max)];
         let lf = window.iter().position(|&b| b == b'\n');
         for status in [

@@ -16,8 +16,8 @@ fn message(max_payload: usize) -> impl Strategy<Value = TypedMessageBuf> {
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
-        (0u32..512).prop_map(|max_payload_len| Limits { max_payload_len }),
-        any::<u32>().prop_map(|max_payload_len| Limits { max_payload_len }),
+        (0u32..512).prop_map(Limits::new),
+        any::<u32>().prop_map(Limits::new),
     ]
 }
 
@@ -84,7 +84,7 @@ proptest! {
     fn limit_is_checked_from_the_header(len in any::<u32>(), max in any::<u32>(), t in any::<u8>()) {
         let mut header = len.to_be_bytes().to_vec();
         header.push(t);
-        let result = wireforms::typed::TypedMessage::parse(&header, &Limits { max_payload_len: max });
+        let result = wireforms::typed::TypedMessage::parse(&header, &Limits::new(max));
         if len > max {
             prop_assert_eq!(result.unwrap_err().kind(), ErrorKind::TooLarge);
         } else {

@@ -72,7 +72,7 @@ async fn malformed_line_closes_that_connection_only() {
 
 #[tokio::test]
 async fn over_long_line_is_refused_without_buffering_it() {
-    let limits = wireforms::reqres::Limits { max_line_len: 1024 };
+    let limits = wireforms::reqres::Limits::new(1024);
     let server = start(reference::request(limits, ServerOptions::default())).await;
     let mut s = TcpStream::connect(server.local_addr).await.unwrap();
     // Keep sending a line with no end: the server must close after ~1 KiB.

@@ -99,7 +99,7 @@ async fn response_ids_compare_exactly_as_text() {
 // server closed the connection and every concurrent call failed with it.
 #[tokio::test]
 async fn an_over_limit_request_is_refused_for_that_call_only() {
-    let limits = Limits { max_line_len: 64 };
+    let limits = Limits::new(64);
     let server = start(reference::request(limits, ServerOptions::default())).await;
     let mut config = ClientConfig::default();
     config.limits = limits;

@@ -14,9 +14,7 @@ use support::{bounded, start};
 
 #[tokio::test]
 async fn replies_are_split_at_the_servers_own_payload_limit() {
-    let limits = Limits {
-        max_payload_len: 100,
-    };
+    let limits = Limits::new(100);
     let server = start(reference::mux(limits, ServerOptions::default())).await;
     let mut s = TcpStream::connect(server.local_addr).await.unwrap();
     // 95 bytes fit the limit; the reply ("Echo 7: " + 95 bytes) does not.

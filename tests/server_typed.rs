@@ -85,9 +85,7 @@ async fn split_and_coalesced_writes() {
 
 #[tokio::test]
 async fn over_limit_header_closes_only_that_connection() {
-    let limits = typed::Limits {
-        max_payload_len: 1024,
-    };
+    let limits = typed::Limits::new(1024);
     let server = start(reference::typed(limits, ServerOptions::default())).await;
     let good = TcpStream::connect(server.local_addr).await.unwrap();
     let mut good = Framed::new(good, TypedCodec::default());

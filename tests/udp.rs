@@ -101,9 +101,7 @@ async fn a_reply_too_long_for_a_datagram_is_an_err_status() {
     let server = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let to = server.local_addr().unwrap();
     let token = CancellationToken::new();
-    let replies = wireforms::reqres::Limits {
-        max_line_len: max_datagram_len(&to),
-    };
+    let replies = wireforms::reqres::Limits::new(max_datagram_len(&to));
     let task = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
         server,
         Default::default(),

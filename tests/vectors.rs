@@ -539,50 +539,49 @@ fn limit_u64(limits: &Map<String, Value>, key: &str) -> u64 {
 
 #[test]
 fn typed_vectors() {
-    let n = run::<wireforms::typed::Typed>("typed.json", |l| wireforms::typed::Limits {
-        max_payload_len: u32::try_from(limit_u64(l, "max_payload_len")).unwrap(),
+    let n = run::<wireforms::typed::Typed>("typed.json", |l| {
+        wireforms::typed::Limits::new(u32::try_from(limit_u64(l, "max_payload_len")).unwrap())
     });
     assert!(n >= 25);
 }
 
 #[test]
 fn magic_vectors() {
-    let n = run::<wireforms::magic::Magic>("magic.json", |l| wireforms::magic::Limits {
-        max_payload_len: u16::try_from(limit_u64(l, "max_payload_len")).unwrap(),
+    let n = run::<wireforms::magic::Magic>("magic.json", |l| {
+        wireforms::magic::Limits::new(u16::try_from(limit_u64(l, "max_payload_len")).unwrap())
     });
     assert!(n >= 25);
 }
 
 #[test]
 fn frame_vectors() {
-    let n = run::<wireforms::frame::LengthFramed>("frame.json", |l| wireforms::frame::Limits {
-        max_payload_len: u32::try_from(limit_u64(l, "max_payload_len")).unwrap(),
+    let n = run::<wireforms::frame::LengthFramed>("frame.json", |l| {
+        wireforms::frame::Limits::new(u32::try_from(limit_u64(l, "max_payload_len")).unwrap())
     });
     assert!(n >= 25);
 }
 
 #[test]
 fn mux_vectors() {
-    let n = run::<wireforms::mux::Mux>("mux.json", |l| wireforms::mux::Limits {
-        max_payload_len: u16::try_from(limit_u64(l, "max_payload_len")).unwrap(),
+    let n = run::<wireforms::mux::Mux>("mux.json", |l| {
+        wireforms::mux::Limits::new(u16::try_from(limit_u64(l, "max_payload_len")).unwrap())
     });
     assert!(n >= 25);
 }
 
 #[test]
 fn request_vectors() {
-    let n = run::<wireforms::reqres::RequestLine>("request.json", |l| wireforms::reqres::Limits {
-        max_line_len: usize::try_from(limit_u64(l, "max_line_len")).unwrap(),
+    let n = run::<wireforms::reqres::RequestLine>("request.json", |l| {
+        wireforms::reqres::Limits::new(usize::try_from(limit_u64(l, "max_line_len")).unwrap())
     });
     assert!(n >= 25);
 }
 
 #[test]
 fn response_vectors() {
-    let n =
-        run::<wireforms::reqres::ResponseLine>("response.json", |l| wireforms::reqres::Limits {
-            max_line_len: usize::try_from(limit_u64(l, "max_line_len")).unwrap(),
-        });
+    let n = run::<wireforms::reqres::ResponseLine>("response.json", |l| {
+        wireforms::reqres::Limits::new(usize::try_from(limit_u64(l, "max_line_len")).unwrap())
+    });
     assert!(n >= 25);
 }
 

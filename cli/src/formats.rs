@@ -170,7 +170,7 @@ fn line_limit(args: &LimitArgs, format: Format) -> Result<reqres::Limits> {
     }
     match args.max_line {
         Some(0) => bail!("--max-line must be at least 1 (the line ending counts)"),
-        Some(n) => Ok(reqres::Limits { max_line_len: n }),
+        Some(n) => Ok(reqres::Limits::new(n)),
         None => Ok(reqres::Limits::default()),
     }
 }
@@ -194,9 +194,7 @@ impl CliFormat for Typed {
         Ok(
             match payload_limit(args, Format::Typed, u64::from(u32::MAX))? {
                 // Checked against u32::MAX just above.
-                Some(n) => typed::Limits {
-                    max_payload_len: u32::try_from(n)?,
-                },
+                Some(n) => typed::Limits::new(u32::try_from(n)?),
                 None => typed::Limits::default(),
             },
         )
@@ -229,9 +227,7 @@ impl CliFormat for Magic {
     fn limits(args: &LimitArgs) -> Result<magic::Limits> {
         Ok(
             match payload_limit(args, Format::Magic, u64::from(u16::MAX))? {
-                Some(n) => magic::Limits {
-                    max_payload_len: u16::try_from(n)?,
-                },
+                Some(n) => magic::Limits::new(u16::try_from(n)?),
                 None => magic::Limits::default(),
             },
         )
@@ -274,9 +270,7 @@ impl CliFormat for LengthFramed {
     fn limits(args: &LimitArgs) -> Result<frame::Limits> {
         Ok(
             match payload_limit(args, Format::Frame, u64::from(u32::MAX))? {
-                Some(n) => frame::Limits {
-                    max_payload_len: u32::try_from(n)?,
-                },
+                Some(n) => frame::Limits::new(u32::try_from(n)?),
                 None => frame::Limits::default(),
             },
         )
@@ -304,9 +298,7 @@ impl CliFormat for Mux {
     fn limits(args: &LimitArgs) -> Result<mux::Limits> {
         Ok(
             match payload_limit(args, Format::Mux, u64::from(u16::MAX))? {
-                Some(n) => mux::Limits {
-                    max_payload_len: u16::try_from(n)?,
-                },
+                Some(n) => mux::Limits::new(u16::try_from(n)?),
                 None => mux::Limits::default(),
             },
         )

@@ -163,9 +163,8 @@ async fn serve_datagrams(
         }
         ServedLimits::Request(limits) => {
             // A reply must fit in the peer's line limit and in one datagram.
-            let replies = wireforms::reqres::Limits {
-                max_line_len: limits.max_line_len.min(max_datagram_len(&addr)),
-            };
+            let replies =
+                wireforms::reqres::Limits::new(limits.max_line_len.min(max_datagram_len(&addr)));
             let h = reference::RequestReplies::new(replies);
             serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
         }

@@ -34,9 +34,7 @@ impl CFormat for FrameC {
     type Message = wireforms_frame;
 
     fn limits(c: &wireforms_frame_limits) -> frame::Limits {
-        frame::Limits {
-            max_payload_len: c.max_payload_len,
-        }
+        frame::Limits::new(c.max_payload_len)
     }
 
     fn to_c(m: &frame::Frame<'_>) -> wireforms_frame {

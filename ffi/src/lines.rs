@@ -17,9 +17,7 @@ pub struct wireforms_line_limits {
 }
 
 fn line_limits(c: &wireforms_line_limits) -> reqres::Limits {
-    reqres::Limits {
-        max_line_len: c.max_line_len,
-    }
+    reqres::Limits::new(c.max_line_len)
 }
 
 /// The default line limits (`spec/reqres.md` §3): 65,536 bytes.

@@ -38,9 +38,7 @@ impl CFormat for MagicC {
     type Message = wireforms_magic_packet;
 
     fn limits(c: &wireforms_magic_limits) -> magic::Limits {
-        magic::Limits {
-            max_payload_len: c.max_payload_len,
-        }
+        magic::Limits::new(c.max_payload_len)
     }
 
     fn to_c(m: &magic::Packet<'_>) -> wireforms_magic_packet {

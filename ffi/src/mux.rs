@@ -36,9 +36,7 @@ impl CFormat for MuxC {
     type Message = wireforms_mux_frame;
 
     fn limits(c: &wireforms_mux_limits) -> mux::Limits {
-        mux::Limits {
-            max_payload_len: c.max_payload_len,
-        }
+        mux::Limits::new(c.max_payload_len)
     }
 
     fn to_c(m: &mux::MuxFrame<'_>) -> wireforms_mux_frame {

@@ -36,9 +36,7 @@ impl CFormat for TypedC {
     type Message = wireforms_typed_message;
 
     fn limits(c: &wireforms_typed_limits) -> typed::Limits {
-        typed::Limits {
-            max_payload_len: c.max_payload_len,
-        }
+        typed::Limits::new(c.max_payload_len)
     }
 
     fn to_c(m: &typed::TypedMessage<'_>) -> wireforms_typed_message {

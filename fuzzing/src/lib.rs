@@ -167,9 +167,7 @@ impl FuzzFormat for typed::Typed {
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
     fn limits_with(max: usize) -> typed::Limits {
-        typed::Limits {
-            max_payload_len: sat_u32(max),
-        }
+        typed::Limits::new(sat_u32(max))
     }
     fn max_limits() -> typed::Limits {
         Self::limits_with(usize::MAX)
@@ -200,9 +198,7 @@ impl FuzzFormat for magic::Magic {
     ];
 
     fn limits_with(max: usize) -> magic::Limits {
-        magic::Limits {
-            max_payload_len: sat_u16(max),
-        }
+        magic::Limits::new(sat_u16(max))
     }
     fn max_limits() -> magic::Limits {
         Self::limits_with(usize::MAX)
@@ -236,9 +232,7 @@ impl FuzzFormat for frame::LengthFramed {
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
     fn limits_with(max: usize) -> frame::Limits {
-        frame::Limits {
-            max_payload_len: sat_u32(max),
-        }
+        frame::Limits::new(sat_u32(max))
     }
     fn max_limits() -> frame::Limits {
         Self::limits_with(usize::MAX)
@@ -265,9 +259,7 @@ impl FuzzFormat for mux::Mux {
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
     fn limits_with(max: usize) -> mux::Limits {
-        mux::Limits {
-            max_payload_len: sat_u16(max),
-        }
+        mux::Limits::new(sat_u16(max))
     }
     fn max_limits() -> mux::Limits {
         Self::limits_with(usize::MAX)
@@ -331,7 +323,7 @@ impl FuzzFormat for reqres::RequestLine {
     const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
 
     fn limits_with(max: usize) -> reqres::Limits {
-        reqres::Limits { max_line_len: max }
+        reqres::Limits::new(max)
     }
     fn max_limits() -> reqres::Limits {
         Self::limits_with(usize::MAX)
@@ -352,7 +344,7 @@ impl FuzzFormat for reqres::ResponseLine {
     const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
 
     fn limits_with(max: usize) -> reqres::Limits {
-        reqres::Limits { max_line_len: max }
+        reqres::Limits::new(max)
     }
     fn max_limits() -> reqres::Limits {
         Self::limits_with(usize::MAX)

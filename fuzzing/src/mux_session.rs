@@ -163,9 +163,7 @@ pub fn mux_session_threaded(script: &MuxScript) -> MuxReport {
 
 async fn run_mux(script: &MuxScript) -> MuxReport {
     let limits = match script.small_limit {
-        Some(max) => mux::Limits {
-            max_payload_len: u16::from(max),
-        },
+        Some(max) => mux::Limits::new(u16::from(max)),
         None => mux::Limits::default(),
     };
     // The config is non-exhaustive: start from the default, set its fields.

@@ -99,9 +99,7 @@ type Call = (
 
 /// The request lines in `bytes` from `at` on: (id, command, args).
 fn read_requests(bytes: &[u8], at: &mut usize, into: &mut Vec<(String, String, String)>) {
-    let limits = reqres::Limits {
-        max_line_len: usize::MAX,
-    };
+    let limits = reqres::Limits::new(usize::MAX);
     loop {
         match reqres::Request::parse(&bytes[*at..], &limits) {
             Ok(Status::Complete(r, len)) => {
@@ -179,9 +177,7 @@ enum Clock {
 
 async fn run_client(script: &ClientScript, clock: Clock) -> ClientReport {
     let limits = match script.small_limit {
-        Some(max) => reqres::Limits {
-            max_line_len: usize::from(max),
-        },
+        Some(max) => reqres::Limits::new(usize::from(max)),
         None => reqres::Limits::default(),
     };
     let call_timeout = Duration::from_millis(match clock {

@@ -131,7 +131,11 @@ pub(crate) mod section {
 }
 
 /// What a receiver enforces.
+///
+/// Non-exhaustive, so that a limit can be added without breaking callers:
+/// build it with [`Limits::new`] or [`Limits::default`] and set fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Longest line accepted, in bytes, including its `LF` and any `CR`.
     /// Zero refuses every line.
@@ -143,6 +147,13 @@ impl Default for Limits {
         Limits {
             max_line_len: DEFAULT_MAX_LINE_LEN,
         }
+    }
+}
+
+impl Limits {
+    /// Limits with `max_line_len` and every other limit (none yet) at its default.
+    pub const fn new(max_line_len: usize) -> Self {
+        Limits { max_line_len }
     }
 }
 

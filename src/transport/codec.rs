@@ -426,7 +426,7 @@ impl<'a> Encoder<&'a [u8]> for WireCodec<LengthFramed, PayloadSlice> {
 /// use wireforms::reqres::Limits;
 ///
 /// let codec = RequestCodec::builder()
-///     .limits(Limits { max_line_len: 1024 })
+///     .limits(Limits::new(1024))
 ///     .answer_unterminated_last_line(true)
 ///     .new_codec();
 /// assert_eq!(codec.max_len(), 1024);
