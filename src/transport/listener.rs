@@ -38,8 +38,9 @@ pub trait Listener: Send + 'static {
     type Io: AsyncRead + AsyncWrite + Send + Unpin + 'static;
 
     /// The next connection and its peer; `Ok(None)` when no more will come
-    /// (the server then shuts down as if told to). Must be cancel-safe: the
-    /// server drops this future when it shuts down.
+    /// (the server then serves its open connections until they end, or
+    /// until it is told to shut down, and returns). Must be cancel-safe:
+    /// the server drops this future when it shuts down.
     ///
     /// # Errors
     /// An accept error. The server skips errors that concern one connection

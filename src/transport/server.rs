@@ -349,6 +349,7 @@ where
         let mut tasks = JoinSet::new();
         let mut peak_connections = 0;
         let mut next_id: u64 = 0;
+        let mut listener_ended = false;
         info!("serving");
 
         loop {
@@ -366,7 +367,7 @@ where
             let (io, peer) = match accepted {
                 Ok(Some(pair)) => pair,
                 Ok(None) => {
-                    debug!("no more connections to accept");
+                    listener_ended = true;
                     break;
                 }
                 Err(e) if is_per_connection(&e) => {
@@ -396,7 +397,9 @@ where
             let shutdown = shutdown.clone();
             tasks.spawn(
                 async move {
-                    let end = this.connection::<_, K>(io, info, &counters, &shutdown).await;
+                    let end = this
+                        .connection::<_, K>(io, info, &counters, &shutdown)
+                        .await;
                     count_end(&counters, &end);
                     drop(permit);
                 }
@@ -406,6 +409,17 @@ where
         }
 
         drop(listener);
+        if listener_ended {
+            // No more connections will come: serve the open ones to their
+            // end, or until told to shut down.
+            debug!(open = tasks.len(), "no more connections to accept");
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    next = tasks.join_next() => if next.is_none() { break },
+                }
+            }
+        }
         info!(open = tasks.len(), "shutting down");
         let deadline = tokio::time::sleep(this.options.shutdown_timeout);
         tokio::pin!(deadline);
@@ -669,7 +683,10 @@ impl<F: Future> Calls<F> {
 }
 
 /// Adds a call's replies to `batch`.
-fn push_replies<M: Encode>(replies: Result<Vec<M>, Error>, batch: &mut WriteBatch) -> Result<(), End> {
+fn push_replies<M: Encode>(
+    replies: Result<Vec<M>, Error>,
+    batch: &mut WriteBatch,
+) -> Result<(), End> {
     for reply in replies.map_err(End::Unanswerable)? {
         batch.push(&reply).map_err(End::Unanswerable)?;
     }
