@@ -39,6 +39,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll};
 
 use tower_service::Service;
@@ -101,21 +102,30 @@ impl Service<RequestBuf> for Client {
 /// let server: Server<Typed, Typed, _> =
 ///     Server::new(Default::default(), ServerOptions::default(), ServiceHandler::new(echo));
 /// ```
-#[derive(Clone, Debug)]
 pub struct ServiceHandler<S> {
-    service: S,
+    // Behind a lock so that the service need not be `Sync` (tower's layers
+    // often are not); it is held only to clone the service.
+    service: Mutex<S>,
 }
 
 impl<S> ServiceHandler<S> {
     /// Answers with `service`.
     pub fn new(service: S) -> Self {
-        ServiceHandler { service }
+        ServiceHandler {
+            service: Mutex::new(service),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for ServiceHandler<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHandler").finish_non_exhaustive()
     }
 }
 
 impl<In, Out, S> AsyncHandler<In, Out> for ServiceHandler<S>
 where
-    S: Service<In, Response = Vec<Out>> + Clone + Send + Sync + 'static,
+    S: Service<In, Response = Vec<Out>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
     In: Send + 'static,
@@ -126,7 +136,11 @@ where
     fn open(&self, _: &ConnectionInfo) {}
 
     async fn call(&self, request: In, _: Context<()>) -> Result<Vec<Out>, Error> {
-        let mut service = self.service.clone();
+        let mut service = self
+            .service
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         std::future::poll_fn(|cx| service.poll_ready(cx))
             .await
             .map_err(into_error)?;
