@@ -103,11 +103,12 @@ impl AsyncHandler<RequestBuf, ResponseBuf> for KeyValue {
                 }
                 None => ("ERR", "SET wants key=value".to_owned()),
             },
-            ("GET", Some(user)) => match self.store.get(&format!("{user}/{}", &*request.args)).await
-            {
-                Some(value) => ("OK", value),
-                None => ("ERR", format!("no {}", &*request.args)),
-            },
+            ("GET", Some(user)) => {
+                match self.store.get(&format!("{user}/{}", &*request.args)).await {
+                    Some(value) => ("OK", value),
+                    None => ("ERR", format!("no {}", &*request.args)),
+                }
+            }
             ("WHOAMI", Some(user)) => (
                 "OK",
                 format!("{user}, request {n} on connection {}", cx.id()),

@@ -47,7 +47,11 @@ impl AsyncHandler<RequestBuf, ResponseBuf> for Backend {
     ) -> Result<Vec<ResponseBuf>, wireforms::Error> {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
-        let delay = if &*request.command == "SLOW" { 2000 } else { 20 };
+        let delay = if &*request.command == "SLOW" {
+            2000
+        } else {
+            20
+        };
         tokio::time::sleep(Duration::from_millis(delay)).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
         Ok(vec![ResponseBuf::new(
@@ -87,7 +91,10 @@ async fn main() -> Result<(), BoxError> {
             .oneshot(RequestBuf::new("", "UPPER", format!("call {i}")))
     });
     let responses = futures::future::try_join_all(calls).await?;
-    println!("first: {}, last: {}", &*responses[0].data, &*responses[19].data);
+    println!(
+        "first: {}, last: {}",
+        &*responses[0].data, &*responses[19].data
+    );
     println!(
         "{} calls answered, at most {} at once at the server",
         responses.len(),

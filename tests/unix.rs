@@ -95,3 +95,37 @@ async fn a_unix_peer_is_reported_as_such() {
     token.cancel();
     bounded("shutdown", serving).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn bind_and_connect_take_unix_and_tcp_addresses() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_util::codec::Framed;
+    use wireforms::transport::codec::TypedCodec;
+    use wireforms::transport::listener::{bind, connect, Listener};
+    use wireforms::typed::{MessageType, TypedMessageBuf};
+
+    let path = SocketPath::new("bind");
+    let unix = format!("unix:{}", path.0.display());
+    for addr in [unix.as_str(), "127.0.0.1:0"] {
+        let listener = bind(addr).await.unwrap();
+        let local = listener.local_addr_string().unwrap();
+        if addr.starts_with("unix:") {
+            assert_eq!(local, addr);
+        }
+        let token = CancellationToken::new();
+        let serving = tokio::spawn(
+            reference::typed(Default::default(), ServerOptions::default())
+                .serve(listener, token.clone()),
+        );
+        let mut framed = Framed::new(connect(&local).await.unwrap(), TypedCodec::default());
+        framed
+            .send(TypedMessageBuf::new(MessageType(1), "over unix or tcp"))
+            .await
+            .unwrap();
+        let reply = bounded("reply", framed.next()).await.unwrap().unwrap();
+        assert_eq!(reply.message_type, MessageType(2), "{addr}");
+        drop(framed);
+        token.cancel();
+        bounded("shutdown", serving).await.unwrap().unwrap();
+    }
+}

@@ -4,7 +4,8 @@
 //! [`UnixListener`](tokio::net::UnixListener), and by [`Incoming`] for any
 //! stream of accepted connections (after a TLS handshake, say). Options
 //! that only TCP has (`TCP_NODELAY`, keep-alive) are applied by the TCP
-//! listener only.
+//! listener only. [`bind`] and [`connect`] take an address text, `unix:/path`
+//! or a TCP address, as the command-line tool's `--listen` and `--target` do.
 //!
 //! ```no_run
 //! # #[cfg(unix)]
@@ -22,9 +23,11 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 use futures::{Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::debug;
 
@@ -133,5 +136,159 @@ where
             Some(Err(e)) => Err(e),
             None => Ok(None),
         }
+    }
+}
+
+/// The prefix of a Unix-socket address in [`bind`] and [`connect`].
+pub const UNIX_PREFIX: &str = "unix:";
+
+/// A TCP or Unix-socket listener, as [`bind`] makes from an address text.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TcpOrUnixListener {
+    /// `host:port`.
+    Tcp(TcpListener),
+    /// `unix:/path`.
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener),
+}
+
+/// A TCP or Unix-socket connection, accepted by a [`TcpOrUnixListener`] or
+/// made by [`connect`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TcpOrUnixStream {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A Unix-socket connection.
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+/// Listens on `addr`: `unix:/path` for a Unix socket (the path must not
+/// exist yet), anything else for TCP (`127.0.0.1:9000`, `[::1]:0`).
+///
+/// # Errors
+/// The bind error; `Unsupported` for `unix:` where there are no Unix sockets.
+pub async fn bind(addr: &str) -> io::Result<TcpOrUnixListener> {
+    match addr.strip_prefix(UNIX_PREFIX) {
+        #[cfg(unix)]
+        Some(path) => Ok(TcpOrUnixListener::Unix(tokio::net::UnixListener::bind(
+            path,
+        )?)),
+        #[cfg(not(unix))]
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no Unix sockets on this system",
+        )),
+        None => Ok(TcpOrUnixListener::Tcp(TcpListener::bind(addr).await?)),
+    }
+}
+
+/// Connects to `addr`: `unix:/path` for a Unix socket, anything else for
+/// TCP (with `TCP_NODELAY`: requests are written whole already).
+///
+/// # Errors
+/// The connect error; `Unsupported` for `unix:` where there are no Unix sockets.
+pub async fn connect(addr: &str) -> io::Result<TcpOrUnixStream> {
+    match addr.strip_prefix(UNIX_PREFIX) {
+        #[cfg(unix)]
+        Some(path) => Ok(TcpOrUnixStream::Unix(
+            tokio::net::UnixStream::connect(path).await?,
+        )),
+        #[cfg(not(unix))]
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no Unix sockets on this system",
+        )),
+        None => {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(TcpOrUnixStream::Tcp(stream))
+        }
+    }
+}
+
+impl Listener for TcpOrUnixListener {
+    type Io = TcpOrUnixStream;
+
+    async fn accept(&mut self) -> io::Result<Option<(TcpOrUnixStream, PeerAddr)>> {
+        Ok(match self {
+            TcpOrUnixListener::Tcp(l) => Listener::accept(l)
+                .await?
+                .map(|(s, peer)| (TcpOrUnixStream::Tcp(s), peer)),
+            #[cfg(unix)]
+            TcpOrUnixListener::Unix(l) => Listener::accept(l)
+                .await?
+                .map(|(s, peer)| (TcpOrUnixStream::Unix(s), peer)),
+        })
+    }
+
+    fn local_addr_string(&self) -> Option<String> {
+        match self {
+            TcpOrUnixListener::Tcp(l) => Listener::local_addr_string(l),
+            #[cfg(unix)]
+            TcpOrUnixListener::Unix(l) => Listener::local_addr_string(l),
+        }
+    }
+
+    fn configure(&self, io: &TcpOrUnixStream, options: &ServerOptions) {
+        if let (TcpOrUnixListener::Tcp(l), TcpOrUnixStream::Tcp(s)) = (self, io) {
+            l.configure(s, options);
+        }
+    }
+}
+
+macro_rules! each_stream {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            TcpOrUnixStream::Tcp($s) => $e,
+            #[cfg(unix)]
+            TcpOrUnixStream::Unix($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for TcpOrUnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for TcpOrUnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            TcpOrUnixStream::Tcp(s) => s.is_write_vectored(),
+            #[cfg(unix)]
+            TcpOrUnixStream::Unix(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_shutdown(cx))
     }
 }
