@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use wireforms::magic;
 use wireforms::magic::PacketBuf;
 use wireforms::reqres::{RequestLine, ResponseLine};
+use wireforms::transport::listener::Listener;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::{max_datagram_len, serve_udp};
@@ -70,10 +71,11 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
     if args.udp {
         return serve_datagrams(&args, token).await;
     }
-    let listener = TcpListener::bind(&args.listen)
+    // `unix:/path` or a TCP address.
+    let listener = wireforms::transport::listener::bind(&args.listen)
         .await
         .map_err(|e| anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
+    let addr = listener.local_addr_string().unwrap_or_default();
     info!(format = args.format.name(), %addr, "listening (Ctrl-C or SIGTERM to stop)");
     let o = args.options.clone();
     let l = &args.limits;
