@@ -28,7 +28,7 @@ use wireforms::transport::server::{Server, ServerOptions};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Upper-cases after 20 ms (`SLOW`: after 2 s), counting calls at once.
+/// Upper-cases after 100 ms (`SLOW`: after 5 s), counting calls at once.
 #[derive(Default)]
 struct Backend {
     running: AtomicUsize,
@@ -48,9 +48,9 @@ impl AsyncHandler<RequestBuf, ResponseBuf> for Backend {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         let delay = if &*request.command == "SLOW" {
-            2000
+            5000
         } else {
-            20
+            100
         };
         tokio::time::sleep(Duration::from_millis(delay)).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
@@ -80,7 +80,7 @@ async fn main() -> Result<(), BoxError> {
 
     let client = Client::connect(addr, ClientConfig::default()).await?;
     let service = ServiceBuilder::new()
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(1))
         .concurrency_limit(4)
         .service(client.clone());
 
@@ -107,7 +107,7 @@ async fn main() -> Result<(), BoxError> {
         .await
     {
         Ok(response) => println!("SLOW: answered {}", &*response.data),
-        Err(e) => println!("SLOW: {e} (the layer gave up after 300ms)"),
+        Err(e) => println!("SLOW: {e} (the layer gave up after 1s)"),
     }
     // The layer dropped the call: the client counts it as cancelled.
     println!("client: {:?}", client.stats());
