@@ -483,6 +483,8 @@ where
         let mut reading = true;
         let mut after_reading = End::Clean;
 
+        let start_call = |message| self.handler.serve(message, cx.clone());
+
         let end = loop {
             if !reading && calls.is_empty() {
                 break after_reading;
@@ -508,17 +510,44 @@ where
                 }
                 // At the bound the connection is not read: the peer's
                 // further messages wait in its socket, not in our memory.
-                next = reader.next(), if reading && calls.len() < max_in_flight => match next {
-                    Some(Ok(message)) => {
-                        counters.messages.fetch_add(1, Ordering::Relaxed);
-                        calls.push(self.handler.serve(message, cx.clone()));
+                next = reader.next(), if reading && calls.len() < max_in_flight => {
+                    let mut next = next;
+                    // Then every message already buffered, without waiting
+                    // (nor a select and a timer per message).
+                    let stop = loop {
+                        match next {
+                            Some(Ok(message)) => {
+                                if let Err(end) = self.take::<K, _>(message, &mut calls, &start_call, &mut batch, counters) {
+                                    break Some(end);
+                                }
+                            }
+                            Some(Err(e)) => {
+                                reading = false;
+                                after_reading = classify(e);
+                                break None;
+                            }
+                            None => {
+                                reading = false;
+                                break None;
+                            }
+                        }
+                        if batch.is_full() {
+                            if let Err(end) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
+                                break Some(end);
+                            }
+                        }
+                        if calls.len() >= max_in_flight || shutdown.is_cancelled() {
+                            break None;
+                        }
+                        match reader.next().now_or_never() {
+                            Some(more) => next = more,
+                            None => break None,
+                        }
+                    };
+                    if let Some(end) = stop {
+                        break end;
                     }
-                    Some(Err(e)) => {
-                        reading = false;
-                        after_reading = classify(e);
-                    }
-                    None => reading = false,
-                },
+                }
                 () = std::future::ready(()), if !batch.is_empty() => {
                     if let Err(end) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
                         break end;
@@ -534,8 +563,7 @@ where
             // The peer does not read: there is nothing to close cleanly.
             End::Timeout(Stall::Write) => end,
             End::Shutdown => {
-                let start_call = |message| self.handler.serve(message, cx.clone());
-                self.close_for_shutdown(reader, batch, calls, start_call, counters)
+                self.close_for_shutdown::<_, _, K>(reader, batch, calls, start_call, counters)
                     .await
             }
             end => {
@@ -550,13 +578,41 @@ where
         }
     }
 
+    /// Starts answering `message`: at once for a synchronous handler (when
+    /// no earlier call of an in-order connection is still running), else
+    /// as a call in flight.
+    fn take<K, F>(
+        &self,
+        message: In::Owned,
+        calls: &mut Calls<F>,
+        start_call: &impl Fn(In::Owned) -> F,
+        batch: &mut WriteBatch,
+        counters: &Counters,
+    ) -> Result<(), End>
+    where
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+        F: Future<Output = Result<Vec<Out::Owned>, Error>>,
+    {
+        counters.messages.fetch_add(1, Ordering::Relaxed);
+        let message = if calls.any_order() || calls.is_empty() {
+            match self.handler.replies_now(message) {
+                Ok(replies) => return push_replies(replies, batch),
+                Err(message) => message,
+            }
+        } else {
+            message
+        };
+        calls.push(start_call(message));
+        Ok(())
+    }
+
     /// Spec security §8: answer the messages in flight, those already whole
     /// in the buffer and those in what one read without waiting brings;
     /// read no others, close the write side, then discard the peer's input
     /// until it closes, for at most half the shutdown timeout. A socket
     /// closed with unread input sends a reset, which can destroy replies
     /// the peer has not read yet.
-    async fn close_for_shutdown<Io, F>(
+    async fn close_for_shutdown<Io, F, K>(
         &self,
         mut reader: FramedRead<Io, WireCodec<In>>,
         mut batch: WriteBatch,
@@ -567,6 +623,7 @@ where
     where
         Io: AsyncRead + AsyncWrite + Unpin,
         F: Future<Output = Result<Vec<Out::Owned>, Error>>,
+        H: ServeHandler<In::Owned, Out::Owned, K>,
     {
         let linger_until = tokio::time::Instant::now() + self.options.shutdown_timeout / 2;
         let write_timeout = self.options.write_timeout;
@@ -585,9 +642,23 @@ where
             if more && calls.len() < max_in_flight {
                 match reader.decoder_mut().decode(&mut buffered) {
                     Ok(Some(message)) => {
-                        counters.messages.fetch_add(1, Ordering::Relaxed);
-                        calls.push(start_call(message));
-                        continue;
+                        if let Err(e) = self.take::<K, _>(
+                            message,
+                            &mut calls,
+                            &start_call,
+                            &mut batch,
+                            counters,
+                        ) {
+                            end = e;
+                            break;
+                        }
+                        if batch.is_full() {
+                            if let Err(e) =
+                                write_batch(&mut batch, reader.get_mut(), write_timeout).await
+                            {
+                                return e;
+                            }
+                        }
                     }
                     _ => more = false,
                 }
@@ -671,6 +742,11 @@ impl<F: Future> Calls<F> {
 
     fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether calls may finish in any order.
+    fn any_order(&self) -> bool {
+        matches!(self, Calls::AsFinished(_))
     }
 
     /// The next finished call (cancel-safe); `None` when none is in flight.
