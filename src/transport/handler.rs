@@ -12,7 +12,7 @@
 //! request lines (spec reqres §10: responses are matched by ID), whose
 //! replies go out as their calls finish.
 //!
-//! [`Handler`](crate::transport::server::Handler) (a plain
+//! [`Handler`] (a plain
 //! `Fn(In) -> Vec<Out>` among others) is the synchronous convenience: a
 //! server runs it as an async handler with no state ([`ServeHandler`]),
 //! and the reference servers take that same path.
@@ -213,9 +213,8 @@ pub enum AsyncKind {}
 /// (`Kind` = [`AsyncKind`]), so a server takes either. There is no need to
 /// implement or name it; the compiler infers `Kind`. (One blanket
 /// `AsyncHandler` impl over every `Handler` would forbid generic
-/// `AsyncHandler` types such as [`ServiceHandler`], hence the marker.)
-///
-/// [`ServiceHandler`]: crate::transport::service::ServiceHandler
+/// `AsyncHandler` types such as the `tower` feature's `ServiceHandler`,
+/// hence the marker.)
 pub trait ServeHandler<In, Out, Kind>: Send + Sync + 'static {
     /// The handler's per-connection state.
     type State: Send + Sync + 'static;

@@ -5,7 +5,8 @@
 //! A server accepts connections from any [`Listener`] (TCP, Unix sockets,
 //! a stream of connections accepted elsewhere), reads messages of format
 //! `In` and answers each with zero or more messages of format `Out`,
-//! computed by a handler: an [`AsyncHandler`] with per-connection state,
+//! computed by a handler: an
+//! [`AsyncHandler`](crate::transport::handler::AsyncHandler) with per-connection state,
 //! or the synchronous [`Handler`] (the reference servers' handlers are the
 //! format modules' pure `reference_reply` functions). Up to
 //! [`ServerOptions::max_in_flight`] calls of one connection run at once;
