@@ -86,6 +86,14 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("backpressure", "Server received 64 records (262144 bytes)"),
     ("custom_framing", "Received: SECOND FRAME WITH MORE DATA"),
+    (
+        "async_server",
+        "bob > WHOAMI    < bob, request 5 on connection 2",
+    ),
+    (
+        "tower_client",
+        "20 calls answered, at most 4 at once at the server",
+    ),
 ];
 
 fn examples_dir() -> PathBuf {

@@ -164,7 +164,7 @@ struct ServeCmd {
     /// The format the server reads (request: answered with response lines).
     #[arg(long, short)]
     format: Format,
-    /// Address to listen on.
+    /// Address to listen on: host:port, or unix:/path for a Unix socket.
     #[arg(long, short, default_value = "127.0.0.1:9000")]
     listen: String,
     /// Serve datagrams (typed, magic, request): one message per datagram.
@@ -194,7 +194,7 @@ struct SendCmd {
     /// The format of the messages sent.
     #[arg(long, short)]
     format: Format,
-    /// The server.
+    /// The server: host:port, or unix:/path for a Unix socket.
     #[arg(long, short)]
     target: String,
     /// Send datagrams (typed, magic, request): one message per datagram,

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::{SinkExt, StreamExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::time::timeout;
 use tokio_util::codec::{Framed, FramedRead, FramedWrite};
 use wireforms::magic::Magic;
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use wireforms::transport::codec::WireCodec;
+use wireforms::transport::listener::{self, TcpOrUnixStream};
 use wireforms::transport::udp::{max_datagram_len, parse_datagram};
 use wireforms::typed::Typed;
 use wireforms::{Encode, Status};
@@ -171,12 +172,12 @@ where
     Ok(0)
 }
 
-async fn connect(target: &str, limit: Duration) -> Result<TcpStream> {
-    let stream = timeout(limit, TcpStream::connect(target))
+/// `unix:/path` or a TCP address (with `TCP_NODELAY`).
+async fn connect(target: &str, limit: Duration) -> Result<TcpOrUnixStream> {
+    let stream = timeout(limit, listener::connect(target))
         .await
         .map_err(|_| anyhow!("cannot connect to {target}: no answer within {limit:?}"))?
         .map_err(|e| anyhow!("cannot connect to {target}: {e}"))?;
-    let _ = stream.set_nodelay(true);
     Ok(stream)
 }
 
@@ -226,7 +227,7 @@ async fn send_binary<F: CliFormat>(args: &SendArgs, texts: &[String]) -> Result<
         .enumerate()
         .map(|(i, t)| parse_message::<F>(t).with_context(|| format!("message {}", i + 1)))
         .collect::<Result<Vec<_>>>()?;
-    let mut conn: Option<(Framed<TcpStream, WireCodec<F>>, u64, u64)> = None;
+    let mut conn: Option<(Framed<TcpOrUnixStream, WireCodec<F>>, u64, u64)> = None;
     for (i, message) in messages.into_iter().enumerate() {
         let n = i + 1;
         let mut retried = false;
@@ -328,7 +329,7 @@ async fn send_requests(args: &SendArgs, texts: &[String]) -> Result<i32> {
     // a server that only sends those cannot keep us reconnecting.
     while !pending.is_empty() {
         let stream = connect(&args.target, args.timeout).await?;
-        let (read, write) = stream.into_split();
+        let (read, write) = tokio::io::split(stream);
         let mut reader = FramedRead::new(read, WireCodec::<ResponseLine>::default());
         let mut writer = FramedWrite::new(write, WireCodec::<RequestLine>::default());
         let mut order: Vec<usize> = pending.values().copied().collect();

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use wireforms::magic;
 use wireforms::magic::PacketBuf;
 use wireforms::reqres::{RequestLine, ResponseLine};
+use wireforms::transport::listener::Listener;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::{max_datagram_len, serve_udp};
@@ -97,7 +98,7 @@ fn served_limits(args: &ServeArgs) -> Result<ServedLimits> {
 
 /// Prints the bound address alone on a line of standard output, for
 /// scripts that listen on port 0 (the logs go to standard error).
-fn print_bound(addr: std::net::SocketAddr) -> Result<()> {
+fn print_bound(addr: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{addr}")
@@ -112,12 +113,15 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
     if args.udp {
         return serve_datagrams(&args, limits, token).await;
     }
-    let listener = TcpListener::bind(&args.listen)
+    // `unix:/path` or a TCP address.
+    let listener = wireforms::transport::listener::bind(&args.listen)
         .await
         .map_err(|e| anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
-    print_bound(addr)?;
+    let addr = listener.local_addr_string().unwrap_or_default();
+    // Logged before the address line: whoever waits for that line finds the
+    // log written too.
     info!(format = args.format.name(), %addr, "listening (Ctrl-C or SIGTERM to stop)");
+    print_bound(&addr)?;
     let o = args.options.clone();
     let stats = match limits {
         ServedLimits::Typed(l) => reference::typed(l, o).serve(listener, token).await,
@@ -149,8 +153,8 @@ async fn serve_datagrams(
         .await
         .map_err(|e| anyhow!("cannot listen on {} (udp): {e}", args.listen))?;
     let addr = socket.local_addr()?;
-    print_bound(addr)?;
     info!(format = args.format.name(), %addr, "listening for datagrams (Ctrl-C or SIGTERM to stop)");
+    print_bound(&addr.to_string())?;
     let socket = Arc::new(socket);
     let stats = match limits {
         ServedLimits::Typed(l) => {

@@ -5,6 +5,10 @@
 //! many connections at once, enforce the format's limits, time out silent
 //! peers and shut down gracefully.
 //!
+//! Their handlers are synchronous [`Handler`]s (the format modules' pure
+//! reference replies); the server runs them through the same async path as
+//! an application's [`AsyncHandler`](crate::transport::handler::AsyncHandler).
+//!
 //! ```no_run
 //! use tokio::net::TcpListener;
 //! use tokio_util::sync::CancellationToken;

@@ -1,11 +1,29 @@
 //! Shared server machinery: accept loop, connection limit, timeouts, socket
-//! options and graceful shutdown, for every format's reference server.
+//! options and graceful shutdown, for every format's reference server and
+//! for application servers.
 //!
-//! A server reads messages of format `In` and answers each with zero or more
-//! messages of format `Out`, computed by a handler (the reference servers'
-//! handlers are the format modules' pure `reference_reply` functions).
-//! Messages on one connection are answered in order; replies to messages
-//! that arrive together are written together, with one flush.
+//! A server accepts connections from any [`Listener`] (TCP, Unix sockets,
+//! a stream of connections accepted elsewhere), reads messages of format
+//! `In` and answers each with zero or more messages of format `Out`,
+//! computed by a handler: an
+//! [`AsyncHandler`](crate::transport::handler::AsyncHandler) with per-connection state,
+//! or the synchronous [`Handler`] (the reference servers' handlers are the
+//! format modules' pure `reference_reply` functions). Up to
+//! [`ServerOptions::max_in_flight`] calls of one connection run at once;
+//! replies follow the order of the requests, except for request lines,
+//! answered as their calls finish (the peer matches them by ID). Replies
+//! that are ready together are written together, with one flush.
+//!
+//! # Tracing
+//! Events are emitted under the target `wireforms::transport::server`,
+//! inside two spans:
+//! - `server` (level INFO), for one [`Server::serve`]: fields `format` (the
+//!   name of `In`) and `addr` (where it listens, or `unknown`);
+//! - `connection` (level INFO), a child of `server`, for one accepted
+//!   connection: fields `id` (the [`ConnectionInfo::id`], counted from 1),
+//!   `peer` (the [`PeerAddr`](crate::transport::handler::PeerAddr), as
+//!   text) and `format`. Every event about a connection (accepted, closed
+//!   and why) is emitted in its span, and so is everything a handler logs.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,19 +32,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::transport::codec::WireCodec;
+use crate::transport::handler::{ConnectionInfo, Context, ServeHandler};
+use crate::transport::listener::Listener;
 use crate::transport::write_batch::WriteBatch;
-use crate::wire::WireFormat;
+use crate::wire::{Encode, WireFormat};
 use crate::Error;
 
 /// Default for [`ServerOptions::max_connections`].
@@ -41,6 +61,9 @@ pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default TCP keep-alive idle time and probe interval.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+/// Default for [`ServerOptions::max_in_flight`]: enough to keep a slow
+/// backend busy, few enough that one pipelining peer holds little memory.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 
 /// How a server treats its connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +90,11 @@ pub struct ServerOptions {
     /// After shutdown starts, how long connections get to finish; then the
     /// rest are closed.
     pub shutdown_timeout: Duration,
+    /// Handler calls of one connection running at once (0 is taken as 1).
+    /// At the bound the server stops reading that connection until a call
+    /// finishes, so a peer that pipelines without end waits, in its own
+    /// socket buffers, instead of making the server queue its requests.
+    pub max_in_flight: usize,
 }
 
 impl Default for ServerOptions {
@@ -78,6 +106,7 @@ impl Default for ServerOptions {
             nodelay: true,
             keepalive: Some(DEFAULT_KEEPALIVE),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -111,6 +140,11 @@ impl ServerOptions {
     /// Sets [`shutdown_timeout`](ServerOptions::shutdown_timeout).
     pub fn shutdown_timeout(mut self, d: Duration) -> Self {
         self.shutdown_timeout = d;
+        self
+    }
+    /// Sets [`max_in_flight`](ServerOptions::max_in_flight).
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls;
         self
     }
 }
@@ -227,7 +261,6 @@ impl<In, Out, H> Server<In, Out, H>
 where
     In: WireFormat + 'static,
     Out: WireFormat + 'static,
-    H: Handler<In::Owned, Out::Owned>,
 {
     /// A server enforcing `limits` on what it reads, answering with `handler`.
     pub fn new(limits: In::Limits, options: ServerOptions, handler: H) -> Self {
@@ -253,7 +286,10 @@ where
     ///
     /// # Errors
     /// [`Error::Io`] when the listener has no local address.
-    pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, Error> {
+    pub fn spawn<K: 'static>(self, listener: TcpListener) -> Result<RunningServer, Error>
+    where
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+    {
         let local_addr = listener.local_addr()?;
         let token = CancellationToken::new();
         Ok(RunningServer::spawn(
@@ -277,11 +313,33 @@ where
     /// # Errors
     /// Only an accept error that is not about one connection (running out of
     /// file descriptors is logged and retried).
-    pub async fn serve(
+    pub async fn serve<L: Listener, K: 'static>(
         self,
-        listener: TcpListener,
+        listener: L,
         shutdown: CancellationToken,
-    ) -> Result<ServerStats, Error> {
+    ) -> Result<ServerStats, Error>
+    where
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+    {
+        let local = listener.local_addr_string();
+        let span = info_span!(
+            "server",
+            format = In::NAME,
+            addr = local.as_deref().unwrap_or("unknown")
+        );
+        self.serve_in_span::<L, K>(listener, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    async fn serve_in_span<L: Listener, K: 'static>(
+        self,
+        mut listener: L,
+        shutdown: CancellationToken,
+    ) -> Result<ServerStats, Error>
+    where
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+    {
         let this = Arc::new(self);
         let counters = Arc::new(Counters::default());
         // tokio's semaphore holds at most MAX_PERMITS (2^61 - 1) permits; a
@@ -291,8 +349,11 @@ where
         ));
         let mut tasks = JoinSet::new();
         let mut peak_connections = 0;
-        let local = listener.local_addr().ok();
-        info!(format = In::NAME, addr = ?local, "serving");
+        let mut next_id: u64 = 0;
+        let mut listener_ended = false;
+        // Debug, not info: the span carries the address, and a program that
+        // serves (the CLI) announces it once itself.
+        debug!("serving");
 
         loop {
             // Reap every finished connection before taking another: under a
@@ -306,8 +367,12 @@ where
                 // While no peer connects, reap as connections end.
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
+            let (io, peer) = match accepted {
+                Ok(Some(pair)) => pair,
+                Ok(None) => {
+                    listener_ended = true;
+                    break;
+                }
                 Err(e) if is_per_connection(&e) => {
                     debug!(error = %e, "accept failed for one connection");
                     continue;
@@ -322,22 +387,42 @@ where
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 counters.refused.fetch_add(1, Ordering::Relaxed);
                 debug!(%peer, "refused: connection limit reached");
-                drop(stream);
+                drop(io);
                 continue;
             };
             counters.connections.fetch_add(1, Ordering::Relaxed);
+            next_id += 1;
+            listener.configure(&io, &this.options);
+            let span = info_span!("connection", id = next_id, %peer, format = In::NAME);
+            let info = ConnectionInfo::new(next_id, peer, In::NAME);
             let this = this.clone();
             let counters = counters.clone();
             let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                let end = this.connection(stream, peer, &counters, &shutdown).await;
-                count_end(&counters, peer, &end);
-                drop(permit);
-            });
+            tasks.spawn(
+                async move {
+                    let end = this
+                        .connection::<_, K>(io, info, &counters, &shutdown)
+                        .await;
+                    count_end(&counters, &end);
+                    drop(permit);
+                }
+                .instrument(span),
+            );
             peak_connections = peak_connections.max(tasks.len() as u64);
         }
 
         drop(listener);
+        if listener_ended {
+            // No more connections will come: serve the open ones to their
+            // end, or until told to shut down.
+            debug!(open = tasks.len(), "no more connections to accept");
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    next = tasks.join_next() => if next.is_none() { break },
+                }
+            }
+        }
         info!(open = tasks.len(), "shutting down");
         let deadline = tokio::time::sleep(this.options.shutdown_timeout);
         tokio::pin!(deadline);
@@ -371,156 +456,244 @@ where
         })
     }
 
-    async fn connection(
+    async fn connection<Io, K>(
         &self,
-        stream: TcpStream,
-        peer: SocketAddr,
+        io: Io,
+        info: ConnectionInfo,
         counters: &Counters,
         shutdown: &CancellationToken,
-    ) -> End {
-        configure(&stream, &self.options);
-        debug!(%peer, "accepted");
-        let (read, mut write) = stream.into_split();
+    ) -> End
+    where
+        Io: AsyncRead + AsyncWrite + Unpin,
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+    {
+        debug!("accepted");
+        let state = self.handler.open(&info);
+        let cx = Context::new(info, state);
         let mut codec = WireCodec::<In>::new(self.limits.clone());
         codec.set_answer_unterminated_last_line(self.answer_unterminated_last_line);
-        let mut reader = FramedRead::new(read, codec);
+        // Reads and writes take turns, so the reader can own the whole
+        // connection and lend it for writes (no split, no lock).
+        let mut reader = FramedRead::new(io, codec);
         // Replies: small ones coalesced, large payloads written from the
         // buffer they arrived in (a reference reply often shares the request's).
         let mut batch = WriteBatch::new();
         let write_timeout = self.options.write_timeout;
+        let max_in_flight = self.options.max_in_flight.max(1);
+        let mut calls = Calls::new(answers_by_id::<In>());
+        // Whether the peer may still send: after its end of stream or a bad
+        // message, the calls in flight are finished and answered first.
+        let mut reading = true;
+        let mut after_reading = End::Clean;
+
+        let start_call = |message| self.handler.serve(message, cx.clone());
 
         let end = loop {
-            let next = tokio::select! {
+            if !reading && calls.is_empty() {
+                break after_reading;
+            }
+            // Biased: finished calls first, then new messages while there is
+            // room, and only when nothing else is ready, a write: replies to
+            // messages that arrive together go out together, in one write.
+            tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break End::Shutdown,
-                next = tokio::time::timeout(self.options.idle_timeout, reader.next()) => next,
-            };
-            let first = match next {
-                Err(_) => break End::Timeout(Stall::IdleRead),
-                Ok(None) => break End::Clean,
-                Ok(Some(Err(e))) => break classify(e),
-                Ok(Some(Ok(message))) => message,
-            };
-            // Answer this message and every other one already buffered, then
-            // write once: pipelined requests get batched replies.
-            let mut pending = Some(first);
-            let mut stop = None;
-            while let Some(message) = pending.take() {
-                if let Err(end) = self.answer(message, &mut batch, counters) {
-                    stop = Some(end);
-                    break;
-                }
-                if batch.is_full() {
-                    // Bound the batch: a peer that pipelines without end is
-                    // answered as it goes, and one that never reads is cut
-                    // here by the write timeout.
-                    if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
-                        stop = Some(end);
-                        break;
+                Some(replies) = calls.next(), if !calls.is_empty() => {
+                    if let Err(end) = push_replies(replies, &mut batch) {
+                        break end;
+                    }
+                    if batch.is_full() {
+                        // Bound the batch: a peer that pipelines without end
+                        // is answered as it goes, and one that never reads
+                        // is cut here by the write timeout.
+                        if let Err(end) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
+                            break end;
+                        }
                     }
                 }
-                if shutdown.is_cancelled() {
-                    // What is already whole in the buffer is answered below.
-                    break;
+                // At the bound the connection is not read: the peer's
+                // further messages wait in its socket, not in our memory.
+                next = reader.next(), if reading && calls.len() < max_in_flight => {
+                    let mut next = next;
+                    // Then every message already buffered, without waiting
+                    // (nor a select and a timer per message).
+                    let stop = loop {
+                        match next {
+                            Some(Ok(message)) => {
+                                if let Err(end) = self.take::<K, _>(message, &mut calls, &start_call, &mut batch, counters) {
+                                    break Some(end);
+                                }
+                            }
+                            Some(Err(e)) => {
+                                reading = false;
+                                after_reading = classify(e);
+                                break None;
+                            }
+                            None => {
+                                reading = false;
+                                break None;
+                            }
+                        }
+                        if batch.is_full() {
+                            if let Err(end) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
+                                break Some(end);
+                            }
+                        }
+                        if calls.len() >= max_in_flight || shutdown.is_cancelled() {
+                            break None;
+                        }
+                        match reader.next().now_or_never() {
+                            Some(more) => next = more,
+                            None => break None,
+                        }
+                    };
+                    if let Some(end) = stop {
+                        break end;
+                    }
                 }
-                match reader.next().now_or_never() {
-                    Some(Some(Ok(message))) => pending = Some(message),
-                    Some(Some(Err(e))) => stop = Some(classify(e)),
-                    Some(None) => stop = Some(End::Clean),
-                    None => {}
+                () = std::future::ready(()), if !batch.is_empty() => {
+                    if let Err(end) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
+                        break end;
+                    }
                 }
-            }
-            if let Some(end @ End::Timeout(Stall::Write)) = stop {
-                break end;
-            }
-            if let Err(end) = write_batch(&mut batch, &mut write, write_timeout).await {
-                break end;
-            }
-            if let Some(end) = stop {
-                break end;
-            }
-            if shutdown.is_cancelled() {
-                break End::Shutdown;
+                // A peer waiting for its answers is not idle.
+                () = tokio::time::sleep(self.options.idle_timeout), if reading && calls.is_empty() => {
+                    break End::Timeout(Stall::IdleRead);
+                }
             }
         };
         match end {
             // The peer does not read: there is nothing to close cleanly.
             End::Timeout(Stall::Write) => end,
             End::Shutdown => {
-                self.close_for_shutdown(reader, write, batch, counters)
+                self.close_for_shutdown::<_, _, K>(reader, batch, calls, start_call, counters)
                     .await
             }
             end => {
-                // Every message read has been answered and written: close our
+                // Every reply made has been written (or is now): close our
                 // side cleanly so the peer sees an end of stream.
-                let _ = tokio::time::timeout(write_timeout, write.shutdown()).await;
+                if let Err(e) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
+                    return e;
+                }
+                let _ = tokio::time::timeout(write_timeout, reader.get_mut().shutdown()).await;
                 end
             }
         }
     }
 
-    /// Adds the replies to `message` to `batch`.
-    fn answer(
+    /// Starts answering `message`: at once for a synchronous handler (when
+    /// no earlier call of an in-order connection is still running), else
+    /// as a call in flight.
+    fn take<K, F>(
         &self,
         message: In::Owned,
+        calls: &mut Calls<F>,
+        start_call: &impl Fn(In::Owned) -> F,
         batch: &mut WriteBatch,
         counters: &Counters,
-    ) -> Result<(), End> {
+    ) -> Result<(), End>
+    where
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+        F: Future<Output = Result<Vec<Out::Owned>, Error>>,
+    {
         counters.messages.fetch_add(1, Ordering::Relaxed);
-        let replies = self.handler.replies(message).map_err(End::Unanswerable)?;
-        for reply in replies {
-            batch.push(&reply).map_err(End::Unanswerable)?;
-        }
+        let message = if calls.any_order() || calls.is_empty() {
+            match self.handler.replies_now(message) {
+                Ok(replies) => return push_replies(replies, batch),
+                Err(message) => message,
+            }
+        } else {
+            message
+        };
+        calls.push(start_call(message));
         Ok(())
     }
 
-    /// Spec security §8: answer the messages already whole in the buffer
-    /// or in what one read without waiting brings, read no others, close
-    /// the write side, then discard the peer's input until it closes, for
-    /// at most half the shutdown timeout. A socket closed with unread input
-    /// sends a reset, which can destroy replies the peer has not read yet.
-    async fn close_for_shutdown(
+    /// Spec security §8: answer the messages in flight, those already whole
+    /// in the buffer and those in what one read without waiting brings;
+    /// read no others, close the write side, then discard the peer's input
+    /// until it closes, for at most half the shutdown timeout. A socket
+    /// closed with unread input sends a reset, which can destroy replies
+    /// the peer has not read yet.
+    async fn close_for_shutdown<Io, F, K>(
         &self,
-        mut reader: FramedRead<OwnedReadHalf, WireCodec<In>>,
-        mut write: OwnedWriteHalf,
+        mut reader: FramedRead<Io, WireCodec<In>>,
         mut batch: WriteBatch,
+        mut calls: Calls<F>,
+        start_call: impl Fn(In::Owned) -> F,
         counters: &Counters,
-    ) -> End {
+    ) -> End
+    where
+        Io: AsyncRead + AsyncWrite + Unpin,
+        F: Future<Output = Result<Vec<Out::Owned>, Error>>,
+        H: ServeHandler<In::Owned, Out::Owned, K>,
+    {
         let linger_until = tokio::time::Instant::now() + self.options.shutdown_timeout / 2;
         let write_timeout = self.options.write_timeout;
+        let max_in_flight = self.options.max_in_flight.max(1);
         let mut buffered = std::mem::take(reader.read_buffer_mut());
         // Messages that had arrived when the shutdown was seen: one read,
         // without waiting. (A peer that pipelines without pause always has
         // more on the way; reading until it stops would never end.)
         buffered.reserve(DISCARD_CHUNK);
-        let _ = reader.get_ref().try_read_buf(&mut buffered);
-        let mut end = End::Shutdown;
+        let _ = reader.get_mut().read_buf(&mut buffered).now_or_never();
         // A message cut by the shutdown is not answered; neither is one the
         // buffer shows is bad.
-        while let Ok(Some(message)) = reader.decoder_mut().decode(&mut buffered) {
-            if let Err(e) = self.answer(message, &mut batch, counters) {
+        let mut end = End::Shutdown;
+        let mut more = true;
+        while more || !calls.is_empty() {
+            if more && calls.len() < max_in_flight {
+                match reader.decoder_mut().decode(&mut buffered) {
+                    Ok(Some(message)) => {
+                        if let Err(e) = self.take::<K, _>(
+                            message,
+                            &mut calls,
+                            &start_call,
+                            &mut batch,
+                            counters,
+                        ) {
+                            end = e;
+                            break;
+                        }
+                        if batch.is_full() {
+                            if let Err(e) =
+                                write_batch(&mut batch, reader.get_mut(), write_timeout).await
+                            {
+                                return e;
+                            }
+                        }
+                    }
+                    _ => more = false,
+                }
+                continue;
+            }
+            let Some(replies) = calls.next().await else {
+                continue;
+            };
+            if let Err(e) = push_replies(replies, &mut batch) {
                 end = e;
                 break;
             }
             if batch.is_full() {
-                if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
+                if let Err(e) = write_batch(&mut batch, reader.get_mut(), write_timeout).await {
                     return e;
                 }
             }
         }
-        if let Err(e) = write_batch(&mut batch, &mut write, write_timeout).await {
+        drop(calls);
+        let mut io = reader.into_inner();
+        if let Err(e) = write_batch(&mut batch, &mut io, write_timeout).await {
             return e;
         }
-        if tokio::time::timeout(write_timeout, write.shutdown())
+        if tokio::time::timeout(write_timeout, io.shutdown())
             .await
             .is_err()
         {
             return End::Timeout(Stall::Write);
         }
-        let mut read = reader.into_inner();
         let mut sink = vec![0u8; DISCARD_CHUNK];
         loop {
-            match tokio::time::timeout_at(linger_until, read.read(&mut sink)).await {
+            match tokio::time::timeout_at(linger_until, io.read(&mut sink)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
                 Ok(Ok(_)) => continue,
                 Err(_) => {
@@ -533,14 +706,80 @@ where
     }
 }
 
+/// Whether replies may go out in the order their calls finish: only for
+/// request lines, whose responses the peer matches by ID (spec reqres §10).
+/// Every other format's replies follow the order of its requests.
+fn answers_by_id<In: WireFormat>() -> bool {
+    In::NAME == "request"
+}
+
+/// A connection's handler calls in flight, finishing in request order or
+/// in any order.
+enum Calls<F: Future> {
+    InOrder(FuturesOrdered<F>),
+    AsFinished(FuturesUnordered<F>),
+}
+
+impl<F: Future> Calls<F> {
+    fn new(any_order: bool) -> Self {
+        if any_order {
+            Calls::AsFinished(FuturesUnordered::new())
+        } else {
+            Calls::InOrder(FuturesOrdered::new())
+        }
+    }
+
+    fn push(&mut self, call: F) {
+        match self {
+            Calls::InOrder(calls) => calls.push_back(call),
+            Calls::AsFinished(calls) => calls.push(call),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Calls::InOrder(calls) => calls.len(),
+            Calls::AsFinished(calls) => calls.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether calls may finish in any order.
+    fn any_order(&self) -> bool {
+        matches!(self, Calls::AsFinished(_))
+    }
+
+    /// The next finished call (cancel-safe); `None` when none is in flight.
+    async fn next(&mut self) -> Option<F::Output> {
+        match self {
+            Calls::InOrder(calls) => calls.next().await,
+            Calls::AsFinished(calls) => calls.next().await,
+        }
+    }
+}
+
+/// Adds a call's replies to `batch`.
+fn push_replies<M: Encode>(
+    replies: Result<Vec<M>, Error>,
+    batch: &mut WriteBatch,
+) -> Result<(), End> {
+    for reply in replies.map_err(End::Unanswerable)? {
+        batch.push(&reply).map_err(End::Unanswerable)?;
+    }
+    Ok(())
+}
+
 /// At shutdown, the most bytes read at once: for messages that had
 /// arrived, then for input that is discarded.
 const DISCARD_CHUNK: usize = 64 * 1024;
 
-fn count_end(counters: &Counters, peer: SocketAddr, end: &End) {
+fn count_end(counters: &Counters, end: &End) {
     match end {
-        End::Clean => debug!(%peer, "closed by peer"),
-        End::Shutdown => debug!(%peer, "closed for shutdown"),
+        End::Clean => debug!("closed by peer"),
+        End::Shutdown => debug!("closed for shutdown"),
         End::Wire(e) => {
             counters.wire_errors.fetch_add(1, Ordering::Relaxed);
             *counters
@@ -549,23 +788,23 @@ fn count_end(counters: &Counters, peer: SocketAddr, end: &End) {
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(e.kind().as_str())
                 .or_default() += 1;
-            info!(%peer, error = %e, kind = %e.kind(), "closed on bad input");
+            info!(error = %e, kind = %e.kind(), "closed on bad input");
         }
         End::Timeout(stall) => {
             counters.timeouts.fetch_add(1, Ordering::Relaxed);
-            debug!(%peer, what = stall.as_str(), "closed on timeout");
+            debug!(what = stall.as_str(), "closed on timeout");
         }
         End::Unanswerable(e) => {
             counters.unanswerable.fetch_add(1, Ordering::Relaxed);
-            info!(%peer, error = %e, "closed: a request cannot be answered");
+            info!(error = %e, "closed: a request cannot be answered");
         }
-        End::Io(e) => debug!(%peer, error = %e, "closed on i/o error"),
+        End::Io(e) => debug!(error = %e, "closed on i/o error"),
     }
 }
 
-async fn write_batch(
+async fn write_batch<W: AsyncWrite + Unpin>(
     batch: &mut WriteBatch,
-    write: &mut OwnedWriteHalf,
+    write: &mut W,
     timeout: Duration,
 ) -> Result<(), End> {
     if batch.is_empty() {
@@ -590,22 +829,6 @@ fn classify(e: Error) -> End {
 fn is_per_connection(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
     matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted)
-}
-
-fn configure(stream: &TcpStream, options: &ServerOptions) {
-    if options.nodelay {
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(error = %e, "TCP_NODELAY not set");
-        }
-    }
-    if let Some(period) = options.keepalive {
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(period)
-            .with_interval(period);
-        if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
-            debug!(error = %e, "TCP keep-alive not set");
-        }
-    }
 }
 
 /// A server started in the background, for tests, examples and the

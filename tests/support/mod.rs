@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use wireforms::transport::server::{Handler, RunningServer, Server};
+use wireforms::transport::handler::ServeHandler;
+use wireforms::transport::server::{RunningServer, Server};
 use wireforms::WireFormat;
 
 /// Every network wait in the tests is bounded by this.
@@ -21,12 +22,13 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
-/// Starts `server` on an ephemeral loopback port.
-pub async fn start<In, Out, H>(server: Server<In, Out, H>) -> RunningServer
+/// Starts `server` (sync or async handler) on an ephemeral loopback port.
+pub async fn start<In, Out, H, K>(server: Server<In, Out, H>) -> RunningServer
 where
     In: WireFormat + 'static,
     Out: WireFormat + 'static,
-    H: Handler<In::Owned, Out::Owned>,
+    H: ServeHandler<In::Owned, Out::Owned, K>,
+    K: 'static,
 {
     let (listener, addr) = listener().await;
     let token = CancellationToken::new();
