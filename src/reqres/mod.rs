@@ -126,6 +126,7 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
+    #[cfg(feature = "alloc")]
     pub const UNANSWERABLE: &str = "reqres/6";
     pub const SENDER_LIMIT: &str = "reqres/4";
 }
