@@ -70,6 +70,12 @@
 //!   is not shut down, sends fail with [`Error::Closed`], and every
 //!   channel's stream reports the connection as failed.
 //!
+//! ## Tracing
+//! Events go to the target `wireforms::transport::mux_session`, inside one
+//! span per session, `mux_session` with the field `id` (a number per
+//! session of the process, from 1), so the events of many sessions can be
+//! told apart.
+//!
 //! ```
 //! use futures::{SinkExt, StreamExt};
 //! use wireforms::mux::ChannelId;
@@ -99,7 +105,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::{CancellationToken, PollSender};
-use tracing::debug;
+use tracing::{debug, info_span, Instrument};
 
 use crate::mux::{self, ChannelId, MuxFrameBuf};
 use crate::session::mux::{
@@ -368,11 +374,17 @@ impl MuxSession {
             copy_below: usize::from(config.limits.max_payload_len / 2).max(SHARE_FROM),
         });
         let (writer_tx, writer_rx) = mpsc::channel(config.write_queue.max(1));
-        tokio::spawn(read_loop(
-            FramedRead::new(read, MuxCodec::new(config.limits)),
-            ReaderGuard(shared.clone()),
-        ));
-        tokio::spawn(write_loop(write, writer_rx, WriterGuard(shared.clone())));
+        // Both tasks log inside one span per session, so the events of many
+        // sessions in one process can be told apart.
+        let span = info_span!("mux_session", id = next_session_id());
+        tokio::spawn(
+            read_loop(
+                FramedRead::new(read, MuxCodec::new(config.limits)),
+                ReaderGuard(shared.clone()),
+            )
+            .instrument(span.clone()),
+        );
+        tokio::spawn(write_loop(write, writer_rx, WriterGuard(shared.clone())).instrument(span));
         MuxSession {
             shared,
             writer: writer_tx,
@@ -813,4 +825,10 @@ impl Drop for MuxChannel {
             self.shared.resume_reading.notify_one();
         }
     }
+}
+
+/// A number for each session of this process, from 1, for its span.
+fn next_session_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

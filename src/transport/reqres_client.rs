@@ -27,6 +27,10 @@
 //! when [`ClientConfig::max_pending`] calls are pending
 //! ([`Error::LimitReached`]).
 //!
+//! Events go to the target `wireforms::transport::reqres_client`, inside one
+//! span per connection, `reqres_client` with the field `id` (a number per
+//! client connection of the process, from 1).
+//!
 //! ```no_run
 //! use wireforms::transport::reqres_client::{Client, ClientConfig};
 //!
@@ -46,7 +50,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
-use tracing::{debug, warn};
+use tracing::{debug, info_span, warn, Instrument};
 
 use crate::reqres::{self, RequestBuf, ResponseBuf, Text};
 use crate::session::calls::{CallId, CallTable, CloseReason};
@@ -259,8 +263,13 @@ impl Client {
         let reader = FramedRead::new(read, ResponseCodec::new(config.limits));
         // The guards are made here, not in the tasks, so that a task its
         // runtime drops before it first runs still closes the table.
-        tokio::spawn(read_loop(reader, CloseOnDrop(shared.clone()), handles_gone));
-        tokio::spawn(write_loop(write, rx, CloseOnDrop(shared.clone())));
+        // Both tasks log inside one span per client connection, so the
+        // events of many clients in one process can be told apart.
+        let span = info_span!("reqres_client", id = next_client_id());
+        tokio::spawn(
+            read_loop(reader, CloseOnDrop(shared.clone()), handles_gone).instrument(span.clone()),
+        );
+        tokio::spawn(write_loop(write, rx, CloseOnDrop(shared.clone())).instrument(span));
         Client {
             shared,
             writer: tx,
@@ -443,4 +452,10 @@ async fn write_loop<W: AsyncWrite>(
             shared.close(CloseReason::WriteFailed);
         }
     }
+}
+
+/// A number for each client connection of this process, from 1, for its span.
+fn next_client_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
