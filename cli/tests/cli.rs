@@ -8,35 +8,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{bin, run, text};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wireforms"))
-}
+mod support;
 
-/// Runs `args` with `stdin`, bounded in time.
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A clean failure: non-zero exit, one `error:` line on stderr, no panic.
 fn assert_clean_error(out: &Output, needle: &str) {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "expected failure; stderr: {err}");

@@ -6,6 +6,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_wireforms")
 }
@@ -83,22 +85,9 @@ fn serve_with_the_largest_max_connections_serves() {
 /// instead of filling the machine's memory.
 fn decode_within(limit_mib: u64, args: &[&str], input: &[u8]) -> std::process::Output {
     let script = format!("ulimit -v {} && exec \"$0\" \"$@\"", limit_mib * 1024);
-    let mut child = Command::new("sh")
-        .args(["-c", &script, bin(), "decode"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    let mut command = Command::new("sh");
+    command.args(["-c", &script, bin(), "decode"]).args(args);
+    support::run_command(command, input)
 }
 
 #[test]
