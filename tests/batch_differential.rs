@@ -387,3 +387,20 @@ fn every_cut_of_each_format() {
     );
     every_cut::<RequestLine>(&r, &plain(8)); // a line over the limit
 }
+
+/// Found by the `request_lines` property in CI: an empty stream under a
+/// zero line limit ended cleanly through `BatchReader` while the codec's
+/// end of stream refused it as a line too long.
+#[test]
+fn an_empty_stream_under_a_zero_line_limit_ends_alike() {
+    for answer_unterminated_last_line in [false, true] {
+        let setup = Setup {
+            max_len: 0,
+            answer_unterminated_last_line,
+            change: None,
+        };
+        for chunks in [vec![], vec![vec![]], vec![vec![], vec![], vec![]]] {
+            agree::<wireforms::reqres::RequestLine>(&chunks, &setup);
+        }
+    }
+}

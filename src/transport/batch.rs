@@ -176,8 +176,19 @@ impl<F: WireFormat> BatchDecoder<F> {
         &'a mut self,
         buf: &'a mut BytesMut,
     ) -> Result<Option<Batch<'a, F>>, Error> {
-        if self.failed || buf.is_empty() {
+        if self.failed {
             return Ok(None);
+        }
+        if buf.is_empty() {
+            // As the codec: the parser has the last word on an empty rest
+            // (a zero line limit refuses it).
+            return match F::parse(buf, self.decode_limits()) {
+                Err(e) => {
+                    self.failed = true;
+                    Err(e)
+                }
+                Ok(_) => Ok(None),
+            };
         }
         // Only a text line can be completed by its terminator (as the codec).
         if self.answer_unterminated_last_line && matches!(F::NAME, "request" | "response") {
@@ -378,7 +389,11 @@ impl<R: AsyncRead + Unpin, F: WireFormat> BatchReader<R, F> {
             if self.eof {
                 if self.buf.is_empty() {
                     self.done = true;
-                    return None;
+                    // As the codec's `decode_eof`: the parser has the last
+                    // word on an empty rest (a zero line limit refuses it).
+                    return F::parse(&self.buf, self.decoder.decode_limits())
+                        .err()
+                        .map(Err);
                 }
                 if !line_ended
                     && self.decoder.answer_unterminated_last_line
