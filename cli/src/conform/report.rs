@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Case, Level};
+use super::case::{Case, Level};
 
 /// What running a case gave.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,7 +202,7 @@ pub fn junit(verdicts: &[Verdict]) -> anyhow::Result<String> {
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::conform::{Case, Check, Level};
+    use crate::conform::case::{Case, Check, Level};
 
     fn verdict(id: &str, outcome: Outcome, level: Level) -> Verdict {
         let case = Case {

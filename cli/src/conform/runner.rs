@@ -1,0 +1,298 @@
+//! The run: the cases of the chosen side and formats, selected, each run
+//! against the built-in servers, a `--target` server or an `--exec`
+//! testee, graded, and reported.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use wireforms::transport::reference;
+use wireforms::transport::server::ServerOptions;
+
+use super::case::{plural, Check};
+use super::driver::Testee;
+use super::report::{self, Outcome, Verdict};
+use super::{cases, probe, select, ConformArgs};
+use crate::formats::Format;
+
+/// Formats with a server.
+const SERVER_FORMATS: [Format; 5] = [
+    Format::Typed,
+    Format::Magic,
+    Format::Frame,
+    Format::Mux,
+    Format::Request,
+];
+
+/// Runs `conform`; returns the exit status.
+pub async fn conform(args: ConformArgs) -> Result<i32> {
+    let formats: Vec<Format> = match args.format {
+        Some(f) => vec![f],
+        None if args.exec.is_some() => Format::ALL.to_vec(),
+        None => SERVER_FORMATS.to_vec(),
+    };
+    if args.exec.is_some() && args.target.is_some() {
+        bail!("--exec tests a decoder and --target a server: give one of them");
+    }
+    if args.target.is_some() && args.format.is_none() {
+        bail!("--target needs --format: one address serves one format");
+    }
+    if args.exec.is_none() && formats == [Format::Response] {
+        bail!("there is no response server to test: use --format request (or --exec for a response decoder)");
+    }
+    if args.target.is_none()
+        && (args.limits.max_payload.is_some() || args.limits.max_line.is_some())
+    {
+        bail!("--max-payload and --max-line describe a --target server; the built-in servers use the spec defaults");
+    }
+    let builtin = args.target.is_none();
+    let expect = probe::Expect {
+        idle_timeout: match args.expect.idle_timeout {
+            None if builtin => Some(probe::BUILTIN_IDLE_TIMEOUT),
+            Some(d) if builtin && d.is_zero() => {
+                bail!("--idle-timeout 0: the built-in servers need an idle timeout")
+            }
+            other => other,
+        },
+        max_connections: match args.expect.max_connections {
+            None if builtin => Some(probe::BUILTIN_MAX_CONNECTIONS),
+            Some(0) if builtin => {
+                bail!("--max-connections 0: the built-in servers need a connection limit")
+            }
+            other => other,
+        },
+        prompt: args.prompt,
+    };
+    let exclusions = match &args.exclude {
+        Some(path) => select::read_exclusions(path)?,
+        None => BTreeSet::new(),
+    };
+
+    let mut cases = Vec::new();
+    for &format in &formats {
+        if args.exec.is_some() {
+            cases.extend(cases::decoder_cases(format, args.vectors.as_deref())?);
+        } else if format != Format::Response {
+            cases.extend(cases::server_cases(
+                format,
+                &args.limits,
+                &expect,
+                args.vectors.as_deref(),
+            )?);
+        }
+    }
+    // A --case or --section that names nothing is a typo, not a selection.
+    let unmatched: Vec<&str> = args
+        .cases
+        .iter()
+        .filter(|id| !cases.iter().any(|c| &c.id == *id))
+        .chain(
+            args.sections
+                .iter()
+                .filter(|s| !cases.iter().any(|c| select::in_section(c, s))),
+        )
+        .map(String::as_str)
+        .collect();
+    if !unmatched.is_empty() {
+        bail!(
+            "no case matches {} (see `wireforms conform --list`)",
+            unmatched.join(", ")
+        );
+    }
+    cases.retain(|c| select::selected(&args.cases, &args.sections, c));
+    if cases.is_empty() {
+        bail!("no case matches the given --case / --section");
+    }
+    if args.list {
+        let mut out = String::new();
+        for c in &cases {
+            out.push_str(&format!(
+                "{:<24} {:<11} {:<6} {}\n",
+                c.id,
+                c.section,
+                c.level.as_str(),
+                c.what
+            ));
+        }
+        out.push_str(&format!("{}\n", plural(cases.len(), "case", "cases")));
+        print!("{out}");
+        return Ok(0);
+    }
+
+    // The servers under test: the given one, or the built-in ones.
+    let shutdown = CancellationToken::new();
+    let mut addrs: Vec<(Format, SocketAddr)> = Vec::new();
+    let mut tasks = Vec::new();
+    if args.exec.is_none() {
+        match &args.target {
+            Some(target) => {
+                let addr = tokio::net::lookup_host(target)
+                    .await
+                    .map_err(|e| anyhow!("cannot resolve {target}: {e}"))?
+                    .next()
+                    .ok_or_else(|| anyhow!("cannot resolve {target}"))?;
+                tokio::time::timeout(args.timeout, tokio::net::TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| {
+                        anyhow!(
+                            "cannot connect to {target}: no answer within {:?}",
+                            args.timeout
+                        )
+                    })?
+                    .map_err(|e| anyhow!("cannot connect to {target}: {e}"))?;
+                addrs.push((formats[0], addr));
+            }
+            None => {
+                for &format in formats.iter().filter(|f| **f != Format::Response) {
+                    let (addr, task) = start_builtin(format, &expect, shutdown.clone()).await?;
+                    addrs.push((format, addr));
+                    tasks.push(task);
+                }
+            }
+        }
+    }
+
+    // Progress on standard error only when a person watches it: never in
+    // --json reports or pipes.
+    let progress = if std::io::stderr().is_terminal() && !args.json {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("[{pos}/{len}] {wide_msg}")
+                .map_err(|e| anyhow!("progress template: {e}"))?,
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut testee = args
+        .exec
+        .as_deref()
+        .map(|command| Testee::new(command, args.timeout));
+    let total = cases.len();
+    let mut verdicts = Vec::with_capacity(total);
+    let human = !args.json;
+    for (i, case) in cases.iter().enumerate() {
+        progress.set_position(i as u64);
+        progress.set_message(case.id.clone());
+        let outcome = match &case.check {
+            Check::NotApplicable(why) => Outcome::Skipped(why.clone()),
+            Check::Server(script) => {
+                let addr = server_of(&addrs, script.format)?;
+                match script.run(addr, args.timeout, args.prompt).await {
+                    Ok(()) => Outcome::Passed,
+                    Err(seen) => Outcome::Failed(seen),
+                }
+            }
+            Check::Hostile(probe) => {
+                let addr = server_of(&addrs, probe.format)?;
+                match probe.run(addr, args.timeout, args.prompt).await {
+                    Ok(()) => Outcome::Passed,
+                    Err(seen) => Outcome::Failed(seen),
+                }
+            }
+            Check::Vector(v) => match testee.as_mut() {
+                Some(t) => match v.run(t).await {
+                    Ok(outcome) => outcome,
+                    // Once, not once per case.
+                    Err(e) => bail!("{e}"),
+                },
+                None => Outcome::Skipped("no decoder (--exec) to run it".into()),
+            },
+        };
+        let verdict = Verdict::new(case, outcome, args.strict, exclusions.contains(&case.id));
+        if human {
+            progress.suspend(|| println!("{}", verdict.line()));
+        }
+        verdicts.push(verdict);
+    }
+    progress.finish_and_clear();
+    if let Some(t) = testee.as_mut() {
+        t.finish().await;
+    }
+    shutdown.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+
+    let summary = report::Summary::of(&verdicts);
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit(&verdicts)?)
+            .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", report::json(&verdicts, &summary));
+    } else {
+        if summary.warned > 0 {
+            println!(
+                "{} failed as warnings (--strict makes them failures)",
+                plural(summary.warned, "SHOULD case", "SHOULD cases")
+            );
+        }
+        println!("{}", summary.closing_line());
+    }
+    Ok(if summary.failed > 0 { 1 } else { 0 })
+}
+
+fn server_of(addrs: &[(Format, SocketAddr)], format: Format) -> Result<SocketAddr> {
+    addrs
+        .iter()
+        .find(|(f, _)| *f == format)
+        .map(|(_, a)| *a)
+        .ok_or_else(|| anyhow!("no server for {}", format.name()))
+}
+
+type ServerTask = tokio::task::JoinHandle<()>;
+
+/// Starts the reference server of `format` on 127.0.0.1:0, enforcing what
+/// `expect` says.
+async fn start_builtin(
+    format: Format,
+    expect: &probe::Expect,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, ServerTask)> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| anyhow!("cannot start the built-in {} server: {e}", format.name()))?;
+    let addr = listener.local_addr()?;
+    let mut o = ServerOptions::default().shutdown_timeout(Duration::from_secs(1));
+    if let Some(idle) = expect.idle_timeout {
+        o = o.idle_timeout(idle);
+    }
+    if let Some(max) = expect.max_connections {
+        o = o.max_connections(max);
+    }
+    let task = tokio::spawn(async move {
+        let _ = match format {
+            Format::Typed => {
+                reference::typed(Default::default(), o)
+                    .serve(listener, shutdown)
+                    .await
+            }
+            Format::Magic => {
+                reference::magic(Default::default(), o)
+                    .serve(listener, shutdown)
+                    .await
+            }
+            Format::Frame => {
+                reference::frame(Default::default(), o)
+                    .serve(listener, shutdown)
+                    .await
+            }
+            Format::Mux => {
+                reference::mux(Default::default(), o)
+                    .serve(listener, shutdown)
+                    .await
+            }
+            Format::Request | Format::Response => {
+                reference::request(Default::default(), o)
+                    .serve(listener, shutdown)
+                    .await
+            }
+        };
+    });
+    Ok((addr, task))
+}
