@@ -237,15 +237,27 @@ struct ConformCmd {
     /// List the cases without running them.
     #[arg(long)]
     list: bool,
-    /// Run only this case (repeatable).
+    /// Run only this case, an id or a glob ('typed/5.*', '*#23';
+    /// repeatable: any of them). With --section: cases matching both.
     #[arg(long = "case", value_name = "ID")]
     cases: Vec<String>,
-    /// Run only this section, e.g. magic/5 or typed/5.2 (repeatable).
+    /// Run only this section, e.g. magic/5, typed/5.2 or 'reqres/5.*'
+    /// (repeatable: any of them).
     #[arg(long = "section", value_name = "SECTION")]
     sections: Vec<String>,
-    /// Expected failures: a file of case ids, one a line (# comments).
+    /// Expected failures: a file of case ids or globs, one a line, each
+    /// followed by its reason. A listed failure is XFAIL; a listed case
+    /// that passes is XPASS and fails the run; an entry matching no case
+    /// is an error.
+    #[arg(long = "expect", value_name = "FILE")]
+    expect_file: Option<PathBuf>,
+    /// Cases not to run: a file like --expect's (reasons optional); they
+    /// are reported as skipped with the reason.
     #[arg(long, value_name = "FILE")]
     exclude: Option<PathBuf>,
+    /// Write a single-file HTML report, filterable by outcome.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Longest time one case may take.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
@@ -416,7 +428,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 list: c.list,
                 cases: c.cases,
                 sections: c.sections,
+                expect_file: c.expect_file,
                 exclude: c.exclude,
+                html: c.html,
                 timeout: c.timeout,
                 prompt: c.prompt,
                 vectors: c.vectors,

@@ -2,6 +2,7 @@
 //! level, a few words, and the check that runs it.
 
 use super::decoder::VectorCase;
+use super::encoder::EncoderCase;
 use super::probe::Probe;
 use super::script::Script;
 
@@ -30,6 +31,8 @@ pub enum Check {
     Server(Script),
     /// Drives a decoder with one vector.
     Vector(Box<VectorCase>),
+    /// Drives an encoder with one vector's messages.
+    Encode(Box<EncoderCase>),
     /// Drives a server as a hostile peer (`spec/security.md`).
     Hostile(Probe),
     /// Cannot run here; the reason.

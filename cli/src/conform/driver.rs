@@ -60,7 +60,8 @@ struct Process {
 
 /// A testee command, started on first use and restarted after a failure.
 pub struct Testee {
-    command: String,
+    program: Option<std::ffi::OsString>,
+    args: Vec<std::ffi::OsString>,
     limit: Duration,
     process: Option<Process>,
     /// Processes started so far (1 when nothing went wrong).
@@ -71,8 +72,26 @@ impl Testee {
     /// A testee running `command` (split at whitespace; no shell), each
     /// answer awaited at most `limit`.
     pub fn new(command: &str, limit: Duration) -> Testee {
+        let mut words = command.split_whitespace().map(std::ffi::OsString::from);
         Testee {
-            command: command.to_string(),
+            program: words.next(),
+            args: words.collect(),
+            limit,
+            process: None,
+            starts: 0,
+        }
+    }
+
+    /// A testee running `program` with `args` (no splitting: a path with
+    /// spaces is fine).
+    pub fn with_program(
+        program: impl Into<std::ffi::OsString>,
+        args: &[&str],
+        limit: Duration,
+    ) -> Testee {
+        Testee {
+            program: Some(program.into()),
+            args: args.iter().map(Into::into).collect(),
             limit,
             process: None,
             starts: 0,
@@ -80,18 +99,19 @@ impl Testee {
     }
 
     fn spawn(&mut self) -> Result<Process, TesteeError> {
-        let mut words = self.command.split_whitespace();
-        let program = words
-            .next()
+        let program = self
+            .program
+            .clone()
             .ok_or_else(|| TesteeError::CannotStart("the command is empty".into()))?;
-        let mut child = Command::new(program)
-            .args(words)
+        let shown = program.to_string_lossy().into_owned();
+        let mut child = Command::new(&program)
+            .args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| TesteeError::CannotStart(format!("cannot start {program}: {e}")))?;
+            .map_err(|e| TesteeError::CannotStart(format!("cannot start {shown}: {e}")))?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
         let (Some(stdin), Some(stdout)) = (stdin, stdout) else {

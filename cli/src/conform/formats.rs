@@ -194,3 +194,43 @@ pub(crate) fn field_max(format: Format) -> u64 {
         Format::Request | Format::Response => u64::MAX,
     }
 }
+
+/// What `bytes` decode to, one JSON message a line, then the error or
+/// incomplete tail: as the server reads them, or (`replies`) as its
+/// replies. With the spec's default limits; for reports and messages.
+pub(crate) fn describe(format: Format, bytes: &[u8], replies: bool) -> String {
+    fn as_lines<F: CliFormat>(bytes: &[u8]) -> String {
+        let limits = F::Limits::default();
+        let mut out = Vec::new();
+        let mut used = 0;
+        while used < bytes.len() {
+            match F::parse(&bytes[used..], &limits) {
+                Ok(Status::Complete(m, len)) => {
+                    out.push(
+                        serde_json::to_value(F::to_owned(&m))
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
+                    );
+                    used += len;
+                }
+                Ok(Status::Incomplete(_)) => {
+                    out.push(format!(
+                        "(then {} of an incomplete message)",
+                        crate::conform::plural(bytes.len() - used, "byte", "bytes")
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    out.push(format!("(then, at offset {used}: {e})"));
+                    break;
+                }
+            }
+        }
+        out.join("\n")
+    }
+    if format == Format::Response || (replies && format == Format::Request) {
+        return as_lines::<wireforms::reqres::ResponseLine>(bytes);
+    }
+    let run = || -> Result<String> { with_server!(format, F => Ok(as_lines::<F>(bytes))) };
+    run().unwrap_or_default()
+}

@@ -68,3 +68,35 @@ pub(crate) fn short(v: &Value) -> String {
         None => s,
     }
 }
+
+/// The first field in which two messages differ, with both values:
+/// `type 1 (expected 2)`; `None` when they are equal or not objects.
+pub(crate) fn differing_field(got: &Value, want: &Value) -> Option<String> {
+    let (Value::Object(g), Value::Object(w)) = (got, want) else {
+        return None;
+    };
+    w.iter()
+        .find(|(k, v)| g.get(*k) != Some(*v))
+        .map(|(k, v)| match g.get(k) {
+            Some(seen) => format!("{k} {} (expected {})", short(seen), short(v)),
+            None => format!("no {k} (expected {})", short(v)),
+        })
+        .or_else(|| {
+            g.keys()
+                .find(|k| !w.contains_key(*k))
+                .map(|k| format!("an unexpected field {k}"))
+        })
+}
+
+/// Reply `i` (0-based) differs: the field, then both messages.
+pub(crate) fn reply_difference(i: usize, got: &Value, want: &Value) -> String {
+    match differing_field(got, want) {
+        Some(field) => format!(
+            "reply {}: {field}; got {} (expected {})",
+            i + 1,
+            short(got),
+            short(want)
+        ),
+        None => format!("reply {}: {} (expected {})", i + 1, short(got), short(want)),
+    }
+}

@@ -23,7 +23,9 @@ mod case;
 mod cases;
 mod decoder;
 pub mod driver;
+mod encoder;
 mod formats;
+mod html;
 mod messages;
 mod probe;
 mod report;
@@ -61,8 +63,12 @@ pub struct ConformArgs {
     pub cases: Vec<String>,
     /// Only these sections (or formats).
     pub sections: Vec<String>,
-    /// Expected failures.
+    /// Expected failures, with reasons (`--expect`).
+    pub expect_file: Option<PathBuf>,
+    /// Cases not run, with reasons (`--exclude`).
     pub exclude: Option<PathBuf>,
+    /// HTML report to this file.
+    pub html: Option<PathBuf>,
     /// Longest time a case may take.
     pub timeout: Duration,
     /// How soon a server must close (or stay silent) after bad input.

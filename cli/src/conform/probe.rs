@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout_at, Instant};
 
 use super::formats::{decode_replies, per_channel};
-use super::messages::{preview, short};
+use super::messages::{preview, reply_difference};
 use super::script::is_reset;
 use crate::formats::Format;
 
@@ -122,12 +122,7 @@ async fn replies(
     }
     let (got, want) = (per_channel(format, got), per_channel(format, want.to_vec()));
     match (0..want.len()).find(|&i| got[i] != want[i]) {
-        Some(i) => Err(format!(
-            "reply {}: {} (expected {})",
-            i + 1,
-            short(&got[i]),
-            short(&want[i])
-        )),
+        Some(i) => Err(reply_difference(i, &got[i], &want[i])),
         None => Ok(()),
     }
 }

@@ -2,21 +2,21 @@
 //! against the built-in servers, a `--target` server or an `--exec`
 //! testee, graded, and reported.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 
 use super::case::{plural, Check};
 use super::driver::Testee;
-use super::report::{self, Outcome, Verdict};
-use super::{cases, probe, select, ConformArgs};
+use super::report::{self, Evidence, Outcome, Verdict};
+use super::{cases, formats, html, probe, select, ConformArgs};
 use crate::formats::Format;
 
 /// Formats with a server.
@@ -67,15 +67,20 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         },
         prompt: args.prompt,
     };
-    let exclusions = match &args.exclude {
-        Some(path) => select::read_exclusions(path)?,
-        None => BTreeSet::new(),
+    let expected = match &args.expect_file {
+        Some(path) => Some(select::CaseList::read(path, true)?),
+        None => None,
+    };
+    let excluded = match &args.exclude {
+        Some(path) => Some(select::CaseList::read(path, false)?),
+        None => None,
     };
 
     let mut cases = Vec::new();
     for &format in &formats {
         if args.exec.is_some() {
             cases.extend(cases::decoder_cases(format, args.vectors.as_deref())?);
+            cases.extend(cases::encoder_cases(format, args.vectors.as_deref())?);
         } else if format != Format::Response {
             cases.extend(cases::server_cases(
                 format,
@@ -85,11 +90,23 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
             )?);
         }
     }
-    // A --case or --section that names nothing is a typo, not a selection.
+    // The built-in run also checks the crate's own encoder, through its
+    // own harness.
+    if builtin && args.exec.is_none() {
+        let encoders = match args.format {
+            Some(f) => vec![f],
+            None => Format::ALL.to_vec(),
+        };
+        for format in encoders {
+            cases.extend(cases::encoder_cases(format, args.vectors.as_deref())?);
+        }
+    }
+    // A --case or --section that names nothing is a typo, not a selection;
+    // a list entry that names nothing is stale.
     let unmatched: Vec<&str> = args
         .cases
         .iter()
-        .filter(|id| !cases.iter().any(|c| &c.id == *id))
+        .filter(|p| !cases.iter().any(|c| select::matches_id(p, c)))
         .chain(
             args.sections
                 .iter()
@@ -102,6 +119,9 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
             "no case matches {} (see `wireforms conform --list`)",
             unmatched.join(", ")
         );
+    }
+    for list in expected.iter().chain(excluded.iter()) {
+        list.check_all_match(&cases)?;
     }
     cases.retain(|c| select::selected(&args.cases, &args.sections, c));
     if cases.is_empty() {
@@ -168,42 +188,63 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut testee = args
-        .exec
-        .as_deref()
-        .map(|command| Testee::new(command, args.timeout));
+    let mut testee = match &args.exec {
+        Some(command) => Some(Testee::new(command, args.timeout)),
+        None if builtin => Some(own_harness(args.timeout)?),
+        None => None,
+    };
     let total = cases.len();
     let mut verdicts = Vec::with_capacity(total);
     let human = !args.json;
     for (i, case) in cases.iter().enumerate() {
         progress.set_position(i as u64);
         progress.set_message(case.id.clone());
-        let outcome = match &case.check {
-            Check::NotApplicable(why) => Outcome::Skipped(why.clone()),
-            Check::Server(script) => {
+        let started = Instant::now();
+        let mut evidence = Evidence::default();
+        let excluded_by = excluded.as_ref().and_then(|l| l.find(case));
+        let outcome = match (&case.check, excluded_by) {
+            (_, Some(entry)) => Outcome::Skipped(format!("excluded: {}", entry.reason)),
+            (Check::NotApplicable(why), _) => Outcome::Skipped(why.clone()),
+            (Check::Server(script), _) => {
                 let addr = server_of(&addrs, script.format)?;
-                match script.run(addr, args.timeout, args.prompt).await {
+                evidence.sent = script.write.clone();
+                evidence.sent_decoded = formats::describe(script.format, &script.write, false);
+                let result = script
+                    .run(addr, args.timeout, args.prompt, &mut evidence.received)
+                    .await;
+                evidence.received_decoded =
+                    formats::describe(script.format, &evidence.received, true);
+                match result {
                     Ok(()) => Outcome::Passed,
                     Err(seen) => Outcome::Failed(seen),
                 }
             }
-            Check::Hostile(probe) => {
+            (Check::Hostile(probe), _) => {
                 let addr = server_of(&addrs, probe.format)?;
                 match probe.run(addr, args.timeout, args.prompt).await {
                     Ok(()) => Outcome::Passed,
                     Err(seen) => Outcome::Failed(seen),
                 }
             }
-            Check::Vector(v) => match testee.as_mut() {
-                Some(t) => match v.run(t).await {
-                    Ok(outcome) => outcome,
-                    // Once, not once per case.
-                    Err(e) => bail!("{e}"),
-                },
+            (Check::Vector(v), _) => match testee.as_mut() {
+                // A command that cannot start is said once, not per case.
+                Some(t) => v.run(t, &mut evidence).await.map_err(|e| anyhow!("{e}"))?,
                 None => Outcome::Skipped("no decoder (--exec) to run it".into()),
             },
+            (Check::Encode(e), _) => match testee.as_mut() {
+                Some(t) => e.run(t, &mut evidence).await.map_err(|e| anyhow!("{e}"))?,
+                None => Outcome::Skipped("no encoder (--exec) to run it".into()),
+            },
         };
-        let verdict = Verdict::new(case, outcome, args.strict, exclusions.contains(&case.id));
+        let listed = expected.as_ref().and_then(|l| l.find(case));
+        let mut verdict = Verdict::new(
+            case,
+            outcome,
+            args.strict,
+            listed.map(|e| e.reason.as_str()),
+        );
+        verdict.time = started.elapsed();
+        verdict.evidence = evidence;
         if human {
             progress.suspend(|| println!("{}", verdict.line()));
         }
@@ -223,18 +264,26 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         std::fs::write(path, report::junit(&verdicts)?)
             .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
     }
+    if let Some(path) = &args.html {
+        std::fs::write(path, html::html(&verdicts, &summary, "wireforms conform"))
+            .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         println!("{}", report::json(&verdicts, &summary));
     } else {
-        if summary.warned > 0 {
-            println!(
-                "{} failed as warnings (--strict makes them failures)",
-                plural(summary.warned, "SHOULD case", "SHOULD cases")
-            );
+        for note in summary.notes() {
+            println!("{note}");
         }
         println!("{}", summary.closing_line());
     }
-    Ok(if summary.failed > 0 { 1 } else { 0 })
+    Ok(if summary.failed() > 0 { 1 } else { 0 })
+}
+
+/// `wireforms harness`: this very binary, whatever its path.
+fn own_harness(limit: Duration) -> Result<Testee> {
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow!("cannot find this program to run its harness: {e}"))?;
+    Ok(Testee::with_program(exe, &["harness"], limit))
 }
 
 fn server_of(addrs: &[(Format, SocketAddr)], format: Format) -> Result<SocketAddr> {

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use super::formats::{decode_replies, per_channel};
-use super::messages::{preview, short};
+use super::messages::{preview, reply_difference, short};
 use crate::formats::Format;
 
 /// How a script ends once the expected replies are in.
@@ -54,21 +54,41 @@ pub(crate) fn is_reset(e: &std::io::Error) -> bool {
     )
 }
 
+/// Bytes read that are kept for the reports, per case.
+pub const RECEIVED_KEPT_MAX: usize = 64 * 1024;
+
+fn keep(kept: &mut Vec<u8>, bytes: &[u8]) {
+    let room = RECEIVED_KEPT_MAX.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// Bytes from a server, in hex and decoded as its replies.
+pub(crate) fn shown(format: Format, bytes: &[u8]) -> String {
+    let decoded = super::formats::describe(format, bytes, true);
+    format!("{} = {}", preview(bytes), decoded.replace('\n', "; "))
+}
+
 impl Script {
-    /// Runs the script; `Err` says what was seen.
+    /// Runs the script; `Err` says what was seen. The bytes read on the
+    /// first connection (at most [`RECEIVED_KEPT_MAX`]) are kept in
+    /// `received` for the reports.
     pub async fn run(
         &self,
         addr: SocketAddr,
         limit: Duration,
         prompt: Duration,
+        received: &mut Vec<u8>,
     ) -> Result<(), String> {
         let deadline = Instant::now() + limit;
-        let runs = (0..self.connections.max(1)).map(|_| self.one(addr, deadline, limit, prompt));
-        for (i, r) in futures::future::join_all(runs)
-            .await
-            .into_iter()
-            .enumerate()
-        {
+        let mut seen: Vec<Vec<u8>> = vec![Vec::new(); self.connections.max(1)];
+        let runs = seen
+            .iter_mut()
+            .map(|kept| self.one(addr, deadline, limit, prompt, kept));
+        let results = futures::future::join_all(runs).await;
+        if let Some(first) = seen.into_iter().next() {
+            *received = first;
+        }
+        for (i, r) in results.into_iter().enumerate() {
             r.map_err(|e| {
                 if self.connections > 1 {
                     format!("connection {}: {e}", i + 1)
@@ -86,6 +106,7 @@ impl Script {
         deadline: Instant,
         limit: Duration,
         prompt: Duration,
+        kept: &mut Vec<u8>,
     ) -> Result<(), String> {
         let stream = timeout_at(deadline, TcpStream::connect(addr))
             .await
@@ -145,6 +166,7 @@ impl Script {
                 ));
             }
             buf.extend_from_slice(&chunk[..n]);
+            keep(kept, &chunk[..n]);
             let (replies, used) = decode_replies(self.format, &buf)?;
             buf.drain(..used);
             got.extend(replies);
@@ -159,16 +181,14 @@ impl Script {
             ));
         }
         if let Some(i) = (0..want).find(|&i| seen[i] != expected[i]) {
-            return Err(format!(
-                "reply {}: {} (expected {})",
-                i + 1,
-                short(&seen[i]),
-                short(&expected[i])
-            ));
+            return Err(reply_difference(i, &seen[i], &expected[i]));
         }
         if self.after != After::Open {
             if !buf.is_empty() {
-                return Err(format!("replied to bad input: {}", preview(&buf)));
+                return Err(format!(
+                    "replied to bad input: {}",
+                    shown(self.format, &buf)
+                ));
             }
             let end = deadline.min(Instant::now() + prompt);
             match timeout_at(end, rd.read(&mut chunk)).await {
@@ -185,7 +205,13 @@ impl Script {
                 Err(_) | Ok(Ok(0)) => {}
                 Ok(Err(e)) if is_reset(&e) => {}
                 Ok(Err(e)) => return Err(format!("read failed: {e}")),
-                Ok(Ok(n)) => return Err(format!("replied to bad input: {}", preview(&chunk[..n]))),
+                Ok(Ok(n)) => {
+                    keep(kept, &chunk[..n]);
+                    return Err(format!(
+                        "replied to bad input: {}",
+                        shown(self.format, &chunk[..n])
+                    ));
+                }
             }
         } else {
             match timeout_at(deadline, writer).await {

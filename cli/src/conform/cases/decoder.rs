@@ -36,6 +36,7 @@ pub(crate) fn cases(format: Format, dir: Option<&Path>) -> Result<Vec<Case>> {
                 check: Check::Vector(Box::new(VectorCase {
                     case: HarnessCase {
                         id,
+                        op: "decode".into(),
                         format: format.name().into(),
                         mode: group.mode.clone(),
                         limits: group.limits.clone(),

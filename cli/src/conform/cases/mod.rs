@@ -5,11 +5,13 @@
 //!   §3/§5 (limits), §5.1/§6 (pieces, pipelining, format boundaries) and
 //!   §7.1 (closing after a wire error);
 //! - `security.rs`: hostile-peer cases (`spec/security.md`);
-//! - `decoder.rs`: the decoder cases sent over the harness protocol.
+//! - `decoder.rs`, `encoder.rs`: the decoder and encoder cases sent over
+//!   the harness protocol.
 //!
 //! A new case goes into the file of its side and section.
 
 mod decoder;
+mod encoder;
 mod errors;
 mod limits;
 mod security;
@@ -27,6 +29,7 @@ use super::script::{After, Script};
 use crate::formats::{CliFormat, Format, LimitArgs};
 
 pub(crate) use decoder::cases as decoder_cases;
+pub(crate) use encoder::cases as encoder_cases;
 
 pub(crate) struct Builder {
     pub(crate) format: Format,
