@@ -5,6 +5,7 @@
 mod capture;
 mod conform;
 mod decode;
+mod dissector;
 mod formats;
 mod harness;
 mod hex;
@@ -106,6 +107,11 @@ enum Command {
         wireforms bench --only mux\n  \
         wireforms bench --only codec/request")]
     Bench(BenchCmd),
+    /// Print a Wireshark Lua dissector for the five formats (docs/capture.md).
+    #[command(after_help = "Example:\n  \
+        wireforms dissector > ~/.local/lib/wireshark/plugins/wireforms.lua\n  \
+        tshark -o wireforms_typed.tcp_port:9000 -r capture.pcap")]
+    Dissector,
 }
 
 #[derive(Args)]
@@ -480,6 +486,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Harness(c) => harness::harness(c.format),
         Command::Bench(c) => bench(c),
+        Command::Dissector => dissector::dissector(),
     }
 }
 
