@@ -2,8 +2,10 @@
 //! wire formats of the `wireforms` crate.
 #![forbid(unsafe_code)]
 
+mod capture;
 mod conform;
 mod decode;
+mod dissector;
 mod formats;
 mod harness;
 mod hex;
@@ -105,6 +107,11 @@ enum Command {
         wireforms bench --only mux\n  \
         wireforms bench --only codec/request")]
     Bench(BenchCmd),
+    /// Print a Wireshark Lua dissector for the five formats (docs/capture.md).
+    #[command(after_help = "Example:\n  \
+        wireforms dissector > ~/.local/lib/wireshark/plugins/wireforms.lua\n  \
+        tshark -o wireforms_typed.tcp_port:9000 -r capture.pcap")]
+    Dissector,
 }
 
 #[derive(Args)]
@@ -122,9 +129,10 @@ struct BenchCmd {
 
 #[derive(Args)]
 struct DecodeCmd {
-    /// The format.
-    #[arg(long, short)]
-    format: Format,
+    /// The format (with --pcap or --live: of the --port values given
+    /// without one).
+    #[arg(long, short, required_unless_present_any = ["pcap", "live"])]
+    format: Option<Format>,
     /// The input is hex text (whitespace ignored).
     #[arg(long)]
     hex: bool,
@@ -139,8 +147,37 @@ struct DecodeCmd {
     count: bool,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    capture: CaptureCmd,
     /// The input file (default: standard input).
+    #[arg(conflicts_with_all = ["pcap", "live"])]
     file: Option<PathBuf>,
+}
+
+/// `decode --pcap` and `--live` (docs/capture.md).
+#[derive(Args)]
+struct CaptureCmd {
+    /// Decode the TCP and UDP traffic of a pcap or pcapng file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["live", "hex"])]
+    pcap: Option<PathBuf>,
+    /// Decode live traffic on an interface (needs root or CAP_NET_RAW).
+    #[arg(long, value_name = "IFACE", conflicts_with = "hex")]
+    live: Option<String>,
+    /// The server port of the traffic, P or P:FORMAT (repeatable, or comma-separated).
+    #[arg(long = "port", value_name = "P[:FORMAT]")]
+    ports: Vec<String>,
+    /// Connections tracked at once (the least recently active is dropped).
+    #[arg(long, value_name = "N", default_value_t = capture::connections::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// --live: stop after N packets.
+    #[arg(long, value_name = "N", requires = "live")]
+    packets: Option<u64>,
+    /// --live: stop after this long.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "live")]
+    duration: Option<Duration>,
+    /// --live: save the packets seen as a pcap file.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    write: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -367,8 +404,32 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 decode::Style::Human
             };
+            let capture = c.capture;
+            let source = match (capture.pcap, capture.live) {
+                (Some(file), _) => Some(capture::Source::File(file)),
+                (None, Some(interface)) => Some(capture::Source::Live {
+                    interface,
+                    packets: capture.packets,
+                    duration: capture.duration,
+                    write: capture.write,
+                }),
+                (None, None) => None,
+            };
+            if let Some(source) = source {
+                return capture::decode_capture(&capture::CaptureArgs {
+                    source,
+                    format: c.format,
+                    ports: capture.ports,
+                    limits: c.limits,
+                    style,
+                    max_connections: capture.max_connections,
+                });
+            }
+            let format = c
+                .format
+                .ok_or_else(|| anyhow::anyhow!("decode needs --format"))?;
             decode::decode(&decode::DecodeArgs {
-                format: c.format,
+                format,
                 limits: c.limits,
                 hex: c.hex,
                 style,
@@ -439,6 +500,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Harness(c) => harness::harness(c.format),
         Command::Bench(c) => bench(c),
+        Command::Dissector => dissector::dissector(),
     }
 }
 
