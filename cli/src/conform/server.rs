@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
-use wireforms::frame::{self, FrameBuf, LengthFramed};
+use wireforms::frame::{self, Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf};
 use wireforms::mux::{self, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
@@ -45,17 +45,17 @@ impl ServerFormat for Magic {
     }
 }
 
-impl ServerFormat for LengthFramed {
-    type Out = LengthFramed;
-    fn replies(r: &FrameBuf) -> Vec<FrameBuf> {
-        vec![frame::reference_reply(&r.as_frame())]
+impl ServerFormat for Frame {
+    type Out = Frame;
+    fn replies(r: &LengthFrameBuf) -> Vec<LengthFrameBuf> {
+        vec![frame::reference_reply(&r.as_message())]
     }
 }
 
 impl ServerFormat for Mux {
     type Out = Mux;
     fn replies(r: &MuxFrameBuf) -> Vec<MuxFrameBuf> {
-        mux::reference_reply(&r.as_frame())
+        mux::reference_reply(&r.as_message())
     }
 }
 
@@ -78,7 +78,7 @@ macro_rules! with_server {
                 $body
             }
             Format::Frame => {
-                type $F = LengthFramed;
+                type $F = Frame;
                 $body
             }
             Format::Mux => {
@@ -165,7 +165,7 @@ fn analyse_as<F: ServerFormat>(bytes: &[u8], limits: &F::Limits) -> Result<Analy
     while offset < bytes.len() {
         match F::parse(&bytes[offset..], limits) {
             Ok(Status::Complete(m, len)) => {
-                let owned = F::to_owned(&m);
+                let owned = F::to_owned_copy(&m);
                 a.messages.push(serde_json::to_value(&owned)?);
                 for r in F::replies(&owned) {
                     a.unanswerable |= r.check().is_err();
@@ -201,7 +201,7 @@ fn decode_as<F: CliFormat>(bytes: &[u8]) -> Result<(Vec<Value>, usize)> {
     loop {
         match F::parse(&bytes[used..], &limits) {
             Ok(Status::Complete(m, len)) => {
-                out.push(serde_json::to_value(F::to_owned(&m))?);
+                out.push(serde_json::to_value(F::to_owned_copy(&m))?);
                 used += len;
             }
             Ok(Status::Incomplete(_)) => return Ok((out, used)),
