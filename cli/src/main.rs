@@ -7,6 +7,7 @@ mod conform;
 mod decode;
 mod dissector;
 mod formats;
+mod fuzz;
 mod harness;
 mod hex;
 mod send;
@@ -106,6 +107,13 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --client --shim --format mux --exec 'wireforms shim --format mux'")]
     Shim(ShimCmd),
+    /// Differential fuzzing of another decoder or server, this crate as the oracle.
+    #[command(after_help = "Examples:\n  \
+        wireforms fuzz --format typed --exec 'python3 my_decoder.py' --time 60s\n  \
+        wireforms fuzz --format mux --target 127.0.0.1:9003 --runs 20000 --seed 7 --jobs 4\n  \
+        wireforms fuzz --format magic --target 127.0.0.1:9002 --udp --json\n\n\
+        Findings are written as vectors: wireforms conform --exec CMD --format F --vectors DIR")]
+    Fuzz(FuzzCmd),
     /// Benchmarks against the peers, in one run: loopback and in-memory codecs.
     #[command(after_help = "Examples:\n  \
         wireforms bench --quick\n  \
@@ -353,6 +361,60 @@ struct ShimCmd {
 }
 
 #[derive(Args)]
+struct FuzzCmd {
+    /// The format.
+    #[arg(long, short)]
+    format: Format,
+    /// A decoder to fuzz: run CMD and speak the harness protocol
+    /// (spec/harness.md) with it. Split at whitespace, no shell.
+    #[arg(long, value_name = "CMD", conflicts_with = "target")]
+    exec: Option<String>,
+    /// A server to fuzz (host:port), compared with the reference server.
+    #[arg(long, short, value_name = "ADDR")]
+    target: Option<String>,
+    /// Fuzz the server's datagram variant (typed, magic, request).
+    #[arg(long, requires = "target")]
+    udp: bool,
+    /// Stop after this long (default 10s, or no time limit with --runs).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    time: Option<Duration>,
+    /// Stop after this many inputs.
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// The same seed tries the same inputs (default: from the clock, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Testee processes (or server connections) at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// Where findings are written, as a vector file DIR/<format>.json.
+    #[arg(long, default_value = "wireforms-findings", value_name = "DIR")]
+    out: PathBuf,
+    /// More seed inputs: every file of DIR is one (raw bytes).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Directory of the vector files seeding the corpus (default: the repository's, else built in).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Longest wait for one verdict, reply or close.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How soon a server must close after input it must refuse.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    prompt: Duration,
+    /// Print a JSON summary instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// Inputs one minimisation may try.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    minimise_runs: u32,
+    /// Limits: a --target server's (default: the spec's); with --exec, one more
+    /// limit to fuzz under, beside the defaults and the vectors' limits.
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args)]
 struct HarnessCmd {
     /// Answer only this format's cases (others: `unsupported`).
     #[arg(long, short)]
@@ -535,6 +597,27 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 format: c.format,
                 addr: c.addr,
                 timeout: c.timeout,
+            }))
+        }
+        Command::Fuzz(c) => {
+            init_logging("error", LogFormat::Text);
+            runtime()?.block_on(fuzz::fuzz(fuzz::FuzzArgs {
+                format: c.format,
+                exec: c.exec,
+                target: c.target,
+                udp: c.udp,
+                limits: c.limits,
+                time: c.time,
+                runs: c.runs,
+                seed: c.seed,
+                jobs: c.jobs,
+                out: c.out,
+                corpus: c.corpus,
+                vectors: c.vectors,
+                timeout: c.timeout,
+                prompt: c.prompt,
+                json: c.json,
+                minimise_runs: c.minimise_runs,
             }))
         }
         Command::Bench(c) => bench(c),
