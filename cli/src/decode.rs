@@ -283,7 +283,7 @@ pub fn json_line<F: CliFormat>(
     message: &F::Message<'_>,
     size: usize,
 ) -> Result<()> {
-    let owned = F::to_owned(message);
+    let owned = F::to_owned_copy(message);
     let fields = serde_json::to_vec(&owned)?;
     out.extend_from_slice(format!("{{\"offset\":{offset},\"size\":{size},").as_bytes());
     // `fields` is a non-empty object: splice it in after its `{`.
@@ -313,7 +313,7 @@ pub fn human_line(offset: u64, fields: &[Field], size: usize) -> String {
 /// Bytes of one field shown in `--explain` (the rest is summarised).
 const EXPLAIN_MAX: usize = 256;
 
-fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: &[u8]) {
+pub(crate) fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: &[u8]) {
     let _ = writeln!(
         out,
         "message {index} at offset {offset}, {} bytes",
@@ -523,7 +523,7 @@ fn flush(w: &mut impl Write) -> Result<()> {
 }
 
 /// Output errors: a closed pipe (`| head`) ends quietly.
-fn output_error(e: io::Error) -> anyhow::Error {
+pub(crate) fn output_error(e: io::Error) -> anyhow::Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         anyhow::Error::new(crate::BrokenPipe)
     } else {
@@ -555,7 +555,7 @@ pub fn message_from_line<F: CliFormat>(text: &str) -> Result<F::Owned> {
     let text = text.strip_suffix('\r').unwrap_or(text);
     let line = format!("{text}\n");
     let owned = match F::parse(line.as_bytes(), &F::Limits::default()) {
-        Ok(Status::Complete(m, _)) => F::to_owned(&m),
+        Ok(Status::Complete(m, _)) => F::to_owned_copy(&m),
         Ok(Status::Incomplete(_)) => bail!("not a whole line"),
         Err(e) => bail!("not JSON, nor a {} line `ID:COMMAND:ARGS`: {e}", F::NAME),
     };

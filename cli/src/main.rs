@@ -2,9 +2,12 @@
 //! wire formats of the `wireforms` crate.
 #![forbid(unsafe_code)]
 
+mod capture;
 mod conform;
 mod decode;
+mod dissector;
 mod formats;
+mod fuzz;
 mod harness;
 mod hex;
 mod send;
@@ -104,6 +107,13 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --client --shim --format mux --exec 'wireforms shim --format mux'")]
     Shim(ShimCmd),
+    /// Differential fuzzing of another decoder or server, this crate as the oracle.
+    #[command(after_help = "Examples:\n  \
+        wireforms fuzz --format typed --exec 'python3 my_decoder.py' --time 60s\n  \
+        wireforms fuzz --format mux --target 127.0.0.1:9003 --runs 20000 --seed 7 --jobs 4\n  \
+        wireforms fuzz --format magic --target 127.0.0.1:9002 --udp --json\n\n\
+        Findings are written as vectors: wireforms conform --exec CMD --format F --vectors DIR")]
+    Fuzz(FuzzCmd),
     /// Benchmarks against the peers, in one run: loopback and in-memory codecs.
     #[command(after_help = "Examples:\n  \
         wireforms bench --quick\n  \
@@ -111,6 +121,11 @@ enum Command {
         wireforms bench --only mux\n  \
         wireforms bench --only codec/request")]
     Bench(BenchCmd),
+    /// Print a Wireshark Lua dissector for the five formats (docs/capture.md).
+    #[command(after_help = "Example:\n  \
+        wireforms dissector > ~/.local/lib/wireshark/plugins/wireforms.lua\n  \
+        tshark -o wireforms_typed.tcp_port:9000 -r capture.pcap")]
+    Dissector,
 }
 
 #[derive(Args)]
@@ -128,9 +143,10 @@ struct BenchCmd {
 
 #[derive(Args)]
 struct DecodeCmd {
-    /// The format.
-    #[arg(long, short)]
-    format: Format,
+    /// The format (with --pcap or --live: of the --port values given
+    /// without one).
+    #[arg(long, short, required_unless_present_any = ["pcap", "live"])]
+    format: Option<Format>,
     /// The input is hex text (whitespace ignored).
     #[arg(long)]
     hex: bool,
@@ -145,8 +161,37 @@ struct DecodeCmd {
     count: bool,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    capture: CaptureCmd,
     /// The input file (default: standard input).
+    #[arg(conflicts_with_all = ["pcap", "live"])]
     file: Option<PathBuf>,
+}
+
+/// `decode --pcap` and `--live` (docs/capture.md).
+#[derive(Args)]
+struct CaptureCmd {
+    /// Decode the TCP and UDP traffic of a pcap or pcapng file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["live", "hex"])]
+    pcap: Option<PathBuf>,
+    /// Decode live traffic on an interface (needs root or CAP_NET_RAW).
+    #[arg(long, value_name = "IFACE", conflicts_with = "hex")]
+    live: Option<String>,
+    /// The server port of the traffic, P or P:FORMAT (repeatable, or comma-separated).
+    #[arg(long = "port", value_name = "P[:FORMAT]")]
+    ports: Vec<String>,
+    /// Connections tracked at once (the least recently active is dropped).
+    #[arg(long, value_name = "N", default_value_t = capture::connections::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// --live: stop after N packets.
+    #[arg(long, value_name = "N", requires = "live")]
+    packets: Option<u64>,
+    /// --live: stop after this long.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "live")]
+    duration: Option<Duration>,
+    /// --live: save the packets seen as a pcap file.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    write: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -316,6 +361,60 @@ struct ShimCmd {
 }
 
 #[derive(Args)]
+struct FuzzCmd {
+    /// The format.
+    #[arg(long, short)]
+    format: Format,
+    /// A decoder to fuzz: run CMD and speak the harness protocol
+    /// (spec/harness.md) with it. Split at whitespace, no shell.
+    #[arg(long, value_name = "CMD", conflicts_with = "target")]
+    exec: Option<String>,
+    /// A server to fuzz (host:port), compared with the reference server.
+    #[arg(long, short, value_name = "ADDR")]
+    target: Option<String>,
+    /// Fuzz the server's datagram variant (typed, magic, request).
+    #[arg(long, requires = "target")]
+    udp: bool,
+    /// Stop after this long (default 10s, or no time limit with --runs).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    time: Option<Duration>,
+    /// Stop after this many inputs.
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// The same seed tries the same inputs (default: from the clock, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Testee processes (or server connections) at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// Where findings are written, as a vector file DIR/<format>.json.
+    #[arg(long, default_value = "wireforms-findings", value_name = "DIR")]
+    out: PathBuf,
+    /// More seed inputs: every file of DIR is one (raw bytes).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Directory of the vector files seeding the corpus (default: the repository's, else built in).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Longest wait for one verdict, reply or close.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How soon a server must close after input it must refuse.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    prompt: Duration,
+    /// Print a JSON summary instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// Inputs one minimisation may try.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    minimise_runs: u32,
+    /// Limits: a --target server's (default: the spec's); with --exec, one more
+    /// limit to fuzz under, beside the defaults and the vectors' limits.
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args)]
 struct HarnessCmd {
     /// Answer only this format's cases (others: `unsupported`).
     #[arg(long, short)]
@@ -395,8 +494,32 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 decode::Style::Human
             };
+            let capture = c.capture;
+            let source = match (capture.pcap, capture.live) {
+                (Some(file), _) => Some(capture::Source::File(file)),
+                (None, Some(interface)) => Some(capture::Source::Live {
+                    interface,
+                    packets: capture.packets,
+                    duration: capture.duration,
+                    write: capture.write,
+                }),
+                (None, None) => None,
+            };
+            if let Some(source) = source {
+                return capture::decode_capture(&capture::CaptureArgs {
+                    source,
+                    format: c.format,
+                    ports: capture.ports,
+                    limits: c.limits,
+                    style,
+                    max_connections: capture.max_connections,
+                });
+            }
+            let format = c
+                .format
+                .ok_or_else(|| anyhow::anyhow!("decode needs --format"))?;
             decode::decode(&decode::DecodeArgs {
-                format: c.format,
+                format,
                 limits: c.limits,
                 hex: c.hex,
                 style,
@@ -476,7 +599,29 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 timeout: c.timeout,
             }))
         }
+        Command::Fuzz(c) => {
+            init_logging("error", LogFormat::Text);
+            runtime()?.block_on(fuzz::fuzz(fuzz::FuzzArgs {
+                format: c.format,
+                exec: c.exec,
+                target: c.target,
+                udp: c.udp,
+                limits: c.limits,
+                time: c.time,
+                runs: c.runs,
+                seed: c.seed,
+                jobs: c.jobs,
+                out: c.out,
+                corpus: c.corpus,
+                vectors: c.vectors,
+                timeout: c.timeout,
+                prompt: c.prompt,
+                json: c.json,
+                minimise_runs: c.minimise_runs,
+            }))
+        }
         Command::Bench(c) => bench(c),
+        Command::Dissector => dissector::dissector(),
     }
 }
 
