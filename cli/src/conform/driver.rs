@@ -63,7 +63,8 @@ pub struct Testee {
     program: Option<std::ffi::OsString>,
     args: Vec<std::ffi::OsString>,
     limit: Duration,
-    process: Option<Process>,
+    /// Boxed: a `Testee` stays small to hold in an enum.
+    process: Option<Box<Process>>,
     /// Processes started so far (1 when nothing went wrong).
     pub starts: usize,
 }
@@ -156,7 +157,7 @@ impl Testee {
     /// As [`Testee::call`], without the `id` check.
     pub async fn call_value<Q: Serialize>(&mut self, request: &Q) -> Result<Value, TesteeError> {
         if self.process.is_none() {
-            self.process = Some(self.spawn()?);
+            self.process = Some(Box::new(self.spawn()?));
         }
         let body = serde_json::to_vec(request)
             .map_err(|e| TesteeError::CannotStart(format!("cannot encode a request: {e}")))?;
