@@ -91,12 +91,14 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms manpage > wireforms.1 && man ./wireforms.1")]
     Manpage,
-    /// Run the conformance suite against the built-in servers, a server, or a decoder.
+    /// Run the conformance suite against the built-in servers, a server, a
+    /// decoder and encoder, or a client.
     #[command(after_help = "Examples:\n  \
         wireforms conform\n  \
-        wireforms conform --format typed --target 127.0.0.1:9000 --junit report.xml\n  \
-        wireforms conform --list --section magic/5\n  \
-        wireforms conform --exec 'wireforms harness'")]
+        wireforms conform --format typed --target 127.0.0.1:9000 --junit report.xml --html report.html\n  \
+        wireforms conform --list --section 'magic/5.*'\n  \
+        wireforms conform --exec 'wireforms harness' --expect known-failures.txt\n  \
+        wireforms conform --client --shim --format request --exec 'wireforms shim --format request'")]
     Conform(ConformCmd),
     /// This crate's decoder behind the harness protocol of spec/harness.md.
     #[command(after_help = "Example:\n  \
