@@ -578,6 +578,7 @@ def line_cases(b, second, guide):
            f"1:{second}:a\n2:{second}:b".encode(), "invalid", "incomplete")
     b.case(d, "a '\\r' waiting for its '\\n'", "reqres/5.1", ["UnterminatedLine"],
            f"1:{second}:a\r".encode(), "invalid", "incomplete")
+    return d
 
 
 def build_request():
@@ -586,7 +587,23 @@ def build_request():
         ("the guide's three requests", b"1:ECHO:hello\n2:UPPER:make this uppercase\n3:REVERSE:reverse\n"),
         ("an unknown command", b"4:FOO:x\n"),
     ]
-    line_cases(b, "ECHO", guide)
+    d = line_cases(b, "ECHO", guide)
+    # What a server must answer (the conformance suite's server cases are
+    # made from these): commands are case-sensitive (section 2.2); UPPER is
+    # the simple mapping (section 6); a reply ending in '\r' is ERR.
+    b.notes["CaseSensitive"] = ("Commands differ by case: a lower-case command is another command "
+                                "(section 2.2), answered as unknown (section 6).")
+    b.notes["CaseMapping"] = ("UPPER's simple case mapping (section 6): letters whose full upper case "
+                              "is several characters either stay (ß) or map to one character (the "
+                              "Greek letters with ypogegrammeni).")
+    b.case(d, "lower- and mixed-case commands: not ECHO and UPPER (commands are case-sensitive)",
+           "reqres/2.2", ["CaseSensitive"], b"1:echo:hello\n2:Upper:abc\n", "valid")
+    b.case(d, "UPPER of Greek letters with ypogegrammeni: each maps to one capital", "reqres/6",
+           ["Unicode", "CaseMapping"], "3:UPPER:\u1fb3 \u1fc3 \u1ff3 \u1f80\n".encode(), "valid")
+    b.case(d, "UPPER of letters without a one-character upper case, and of a digraph", "reqres/6",
+           ["Unicode", "CaseMapping"], "4:UPPER:\u00df \u0149 \u01f0 \u01c6\n".encode(), "valid")
+    b.case(d, "REVERSE whose result would end with '\\r', then '\\r' inside ECHO's data", "reqres/6",
+           ["CarriageReturn"], b"5:REVERSE:\rab\n6:ECHO:a\rb\n", "valid")
     return b.document("spec/reqres.md")
 
 
