@@ -159,7 +159,10 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         (Some(cmd), _) => {
             for _ in 0..args.jobs {
                 let t = crate::conform::driver::Testee::new(cmd, args.timeout);
-                oracles.push(Oracle::Decoder(DecoderOracle::new(args.format, t)));
+                oracles.push(Oracle::Decoder(Box::new(DecoderOracle::new(
+                    args.format,
+                    t,
+                ))));
             }
         }
         (None, Some(target)) => {

@@ -84,7 +84,7 @@ pub enum Check {
 /// Where verdicts are compared.
 pub enum Oracle {
     /// A decoder, through the harness protocol.
-    Decoder(decoder::DecoderOracle),
+    Decoder(Box<decoder::DecoderOracle>),
     /// A server, beside the reference server.
     Server(server::ServerOracle),
 }
