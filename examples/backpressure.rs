@@ -24,7 +24,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::codec::{FramedRead, FramedWrite};
-use wireforms::frame::FrameBuf;
+use wireforms::frame::LengthFrameBuf;
 use wireforms::transport::codec::FrameCodec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -65,12 +65,12 @@ async fn main() -> Result<(), BoxError> {
     let client = TcpSocket::new_v4()?;
     client.set_send_buffer_size(SOCKET_BUFFER)?;
     let conn = client.connect(addr).await?;
-    let (tx, rx) = mpsc::channel::<FrameBuf>(QUEUE);
+    let (tx, rx) = mpsc::channel::<LengthFrameBuf>(QUEUE);
     let writer = tokio::spawn(write_records(conn, rx));
 
     let mut waits = 0;
     for i in 0..RECORDS {
-        let record = FrameBuf::new(vec![i as u8; RECORD_LEN]);
+        let record = LengthFrameBuf::new(vec![i as u8; RECORD_LEN]);
         match tx.try_send(record) {
             Ok(()) => {}
             Err(TrySendError::Full(record)) => {
@@ -90,7 +90,10 @@ async fn main() -> Result<(), BoxError> {
 }
 
 /// Owns the connection: batches records, flushes on a timer, closes at the end.
-async fn write_records(conn: TcpStream, mut rx: mpsc::Receiver<FrameBuf>) -> Result<(), BoxError> {
+async fn write_records(
+    conn: TcpStream,
+    mut rx: mpsc::Receiver<LengthFrameBuf>,
+) -> Result<(), BoxError> {
     let mut sink = FramedWrite::new(conn, FrameCodec::default());
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     loop {

@@ -23,7 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use wireforms::frame::FrameBuf;
+use wireforms::frame::LengthFrameBuf;
 use wireforms::transport::codec::FrameCodec;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
@@ -49,7 +49,7 @@ async fn main() -> Result<(), BoxError> {
         "Second frame with more data",
         "Third frame, ünïcödé untouched",
     ] {
-        conn.send(FrameBuf::new(message)).await?;
+        conn.send(LengthFrameBuf::new(message)).await?;
         println!("Sent: {message}");
         let reply = conn.next().await.ok_or("server closed")??;
         println!("Received: {}", String::from_utf8_lossy(&reply.payload));

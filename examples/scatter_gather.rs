@@ -1,7 +1,7 @@
 //! Guide: "Scatter-Gather I/O".
 //!
 //! Gather: the client writes a length-frame header (wireforms
-//! `FrameHeader::emit`) and three separate payload buffers with vectored
+//! `Header::emit`) and three separate payload buffers with vectored
 //! writes (`write_vectored` with `IoSlice`s, looping with
 //! `IoSlice::advance_slices` until all is written): one system call for
 //! four buffers, no copy into a contiguous one. The server replies with
@@ -25,7 +25,7 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::FramedRead;
-use wireforms::frame::{FrameHeader, HEADER_LEN};
+use wireforms::frame::{Header, HEADER_LEN};
 use wireforms::transport::codec::FrameCodec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -110,7 +110,7 @@ async fn main() -> Result<(), BoxError> {
 /// The 4-byte length-frame header for a payload of `len` bytes.
 fn frame_header(len: usize) -> Result<[u8; HEADER_LEN], BoxError> {
     let mut header = [0u8; HEADER_LEN];
-    FrameHeader {
+    Header {
         payload_len: u32::try_from(len)?,
     }
     .emit(&mut header);

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{FramedRead, FramedWrite};
-use wireforms::frame::{FrameBuf, Limits};
+use wireforms::frame::{LengthFrameBuf, Limits};
 use wireforms::transport::codec::FrameCodec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,7 +64,7 @@ async fn main() -> Result<(), BoxError> {
         let chunk = data.slice(start..TOTAL.min(start + CHUNK_SIZE));
         println!("Sent chunk {}: {} bytes", i + 1, chunk.len());
         // `feed` queues without flushing; one flush below sends them all.
-        sink.feed(FrameBuf::new(chunk)).await?;
+        sink.feed(LengthFrameBuf::new(chunk)).await?;
     }
     // Flush, then close our write half: the receiver's stream ends there.
     sink.close().await?;

@@ -21,7 +21,7 @@ use socket2::{SockRef, TcpKeepalive};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use wireforms::frame::FrameBuf;
+use wireforms::frame::LengthFrameBuf;
 use wireforms::transport::codec::FrameCodec;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
@@ -58,7 +58,7 @@ async fn main() -> Result<(), BoxError> {
     );
 
     let mut conn = Framed::new(stream, FrameCodec::default());
-    conn.send(FrameBuf::new("still there?")).await?;
+    conn.send(LengthFrameBuf::new("still there?")).await?;
     if let Some(reply) = conn.next().await.transpose()? {
         println!("Received: {}", String::from_utf8_lossy(&reply.payload));
     }

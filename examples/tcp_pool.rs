@@ -31,7 +31,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use wireforms::frame::FrameBuf;
+use wireforms::frame::LengthFrameBuf;
 use wireforms::transport::codec::FrameCodec;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
@@ -59,7 +59,7 @@ impl ManageConnection for FrameConnector {
 
     async fn is_valid(&self, conn: &mut Conn) -> Result<(), wireforms::Error> {
         // The reference server answers an empty frame with an empty frame.
-        conn.send(FrameBuf::new("")).await?;
+        conn.send(LengthFrameBuf::new("")).await?;
         match conn.next().await {
             Some(Ok(reply)) if reply.payload.is_empty() => Ok(()),
             Some(Err(e)) => Err(e),
@@ -104,7 +104,7 @@ async fn main() -> Result<(), BoxError> {
         workers.spawn(async move {
             // Waits while all three connections are out.
             let mut conn = pool.get().await?;
-            conn.send(FrameBuf::new(format!("Request from worker {id}")))
+            conn.send(LengthFrameBuf::new(format!("Request from worker {id}")))
                 .await?;
             let reply = conn.next().await.ok_or("connection closed")??;
             println!(

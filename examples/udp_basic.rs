@@ -40,7 +40,7 @@ async fn main() -> Result<(), BoxError> {
     let server = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
         socket,
         Default::default(),
-        |request: RequestBuf| vec![reqres::reference_reply(&request.as_request())],
+        |request: RequestBuf| vec![reqres::reference_reply(&request.as_message())],
         shutdown.clone(),
     ));
 

@@ -16,25 +16,22 @@
 //! before anything is reserved (spec §3, §5.2).
 //!
 //! ```
-//! use wireforms::frame::{Frame, Limits};
+//! use wireforms::frame::{LengthFrame, Limits};
 //! use wireforms::{Encode, Status};
 //!
-//! let frame = Frame { payload: b"First frame" };
+//! let frame = LengthFrame { payload: b"First frame" };
 //! let bytes = frame.to_bytes()?;
 //! assert_eq!(&bytes[..], b"\x00\x00\x00\x0bFirst frame");
-//! assert_eq!(Frame::parse(&bytes, &Limits::default())?, Status::Complete(frame, 15));
+//! assert_eq!(LengthFrame::parse(&bytes, &Limits::default())?, Status::Complete(frame, 15));
 //! # Ok::<(), wireforms::Error>(())
 //! ```
 //!
 //! Parsing never panics; a short input is [`Status::Incomplete`] with the
 //! number of bytes still missing.
 
-use nom::number::streaming::be_u32;
-use nom::Parser;
-
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
+use crate::wire::{emit_parts, field_bytes, parse_fixed, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: the payload length (4).
@@ -58,6 +55,7 @@ mod section {
     pub const TOO_LARGE: &str = "frame/5.2";
     pub const SENDER_LENGTH: &str = "frame/4.1";
     pub const SENDER_LIMIT: &str = "frame/4";
+    pub const DATAGRAM: &str = "frame/7.2";
 }
 
 /// What a receiver enforces.
@@ -100,24 +98,19 @@ impl LengthLimit for Limits {
 
 /// The 4-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameHeader {
+pub struct Header {
     /// Payload length in bytes.
     pub payload_len: u32,
 }
 
-impl FrameHeader {
-    /// Parses a header and checks its length against `limits`.
+impl Header {
+    /// Reads a header from its 4 bytes and checks its length against
+    /// `limits`.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload length exceeds the limit.
-    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<FrameHeader>, Error> {
-        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
-            return Ok(Status::Incomplete(needed));
-        }
-        let (_, payload_len) = match from_nom(be_u32.parse(input), section::INCOMPLETE)? {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
+    pub fn parse(head: &[u8; HEADER_LEN], limits: &Limits) -> Result<Header, Error> {
+        let payload_len = u32::from_be_bytes(field_bytes(head, field::LENGTH));
         // spec §5.2: the length is checked before any payload is awaited or reserved.
         if payload_len > limits.max_payload_len {
             return Err(Error::TooLarge {
@@ -126,7 +119,7 @@ impl FrameHeader {
                 section: section::TOO_LARGE,
             });
         }
-        Ok(Status::Complete(FrameHeader { payload_len }, HEADER_LEN))
+        Ok(Header { payload_len })
     }
 
     /// Writes the header into its 4 bytes.
@@ -137,50 +130,43 @@ impl FrameHeader {
 
 /// A length frame borrowing its payload from the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Frame<'a> {
+pub struct LengthFrame<'a> {
     /// Payload.
     pub payload: &'a [u8],
 }
 
-impl<'a> Frame<'a> {
+impl<'a> LengthFrame<'a> {
     /// Parses one frame from the front of `input`.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the header's length exceeds `limits`.
-    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Frame<'a>>, Error> {
-        let header = match FrameHeader::parse(input, limits)? {
-            Status::Complete(header, _) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        let rest = &input[HEADER_LEN..];
-        let mut take =
-            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
-        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        Ok(Status::Complete(
-            Frame { payload },
-            HEADER_LEN + payload.len(),
-        ))
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<LengthFrame<'a>>, Error> {
+        let parsed = parse_fixed(input, |head| {
+            let header = Header::parse(head, limits)?;
+            Ok((
+                header,
+                usize::try_from(header.payload_len).unwrap_or(usize::MAX),
+            ))
+        })?;
+        Ok(parsed.map(|(_, payload)| LengthFrame { payload }))
     }
 
     /// The header this frame is sent with.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload is longer than `u32::MAX`.
-    pub fn header(&self) -> Result<FrameHeader, Error> {
+    pub fn header(&self) -> Result<Header, Error> {
         // spec §4.1: never truncate a length the field cannot say.
         let payload_len = u32::try_from(self.payload.len()).map_err(|_| Error::TooLarge {
             len: self.payload.len() as u64,
             max: MAX_PAYLOAD_LEN,
             section: section::SENDER_LENGTH,
         })?;
-        Ok(FrameHeader { payload_len })
+        Ok(Header { payload_len })
     }
 }
 
-impl Encode for Frame<'_> {
+impl Encode for LengthFrame<'_> {
     fn encoded_len(&self) -> usize {
         HEADER_LEN.saturating_add(self.payload.len())
     }
@@ -221,16 +207,16 @@ pub fn upper_ascii_in_place(payload: &mut [u8]) {
 /// non-ASCII letters and turns each invalid UTF-8 byte into U+FFFD, so its
 /// reply can change length (spec §9). For ASCII payloads both agree.
 #[cfg(feature = "alloc")]
-pub fn reference_reply(request: &Frame<'_>) -> FrameBuf {
+pub fn reference_reply(request: &LengthFrame<'_>) -> LengthFrameBuf {
     let mut payload = bytes::BytesMut::from(request.payload);
     upper_ascii_in_place(&mut payload);
-    FrameBuf {
+    LengthFrameBuf {
         payload: payload.freeze(),
     }
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::FrameBuf;
+pub use owned::LengthFrameBuf;
 
 #[cfg(feature = "alloc")]
 mod owned {
@@ -241,72 +227,73 @@ mod owned {
     /// came from a codec's read buffer).
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
     #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-    pub struct FrameBuf {
+    pub struct LengthFrameBuf {
         /// Payload.
         #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::arbitrary_bytes))]
         pub payload: Bytes,
     }
 
-    impl FrameBuf {
+    impl LengthFrameBuf {
         /// A frame carrying `payload`.
         pub fn new(payload: impl Into<Bytes>) -> Self {
-            FrameBuf {
+            LengthFrameBuf {
                 payload: payload.into(),
             }
         }
 
         /// A borrowed view.
-        pub fn as_frame(&self) -> Frame<'_> {
-            Frame {
+        pub fn as_message(&self) -> LengthFrame<'_> {
+            LengthFrame {
                 payload: &self.payload,
             }
         }
     }
 
-    impl Encode for FrameBuf {
+    impl Encode for LengthFrameBuf {
         fn encoded_len(&self) -> usize {
-            self.as_frame().encoded_len()
+            self.as_message().encoded_len()
         }
         fn check(&self) -> Result<(), Error> {
-            self.as_frame().check()
+            self.as_message().check()
         }
         fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-            self.as_frame().emit(out)
+            self.as_message().emit(out)
         }
         fn encode_split(&self, buf: &mut bytes::BytesMut) -> Result<Option<Bytes>, Error> {
             let mut head = [0u8; HEADER_LEN];
-            self.as_frame().header()?.emit(&mut head);
+            self.as_message().header()?.emit(&mut head);
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
         }
         fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
-            self.as_frame().encode(buf)
+            self.as_message().encode(buf)
         }
     }
 
-    impl From<Frame<'_>> for FrameBuf {
-        fn from(f: Frame<'_>) -> Self {
-            FrameBuf::new(Bytes::copy_from_slice(f.payload))
+    impl From<LengthFrame<'_>> for LengthFrameBuf {
+        fn from(f: LengthFrame<'_>) -> Self {
+            LengthFrameBuf::new(Bytes::copy_from_slice(f.payload))
         }
     }
 }
 
 /// [`WireFormat`] marker for the length frame.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct LengthFramed;
+pub struct Frame;
 
-impl WireFormat for LengthFramed {
+impl WireFormat for Frame {
     const NAME: &'static str = "frame";
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
-    type Message<'a> = Frame<'a>;
+    type Message<'a> = LengthFrame<'a>;
     #[cfg(feature = "alloc")]
-    type Owned = FrameBuf;
+    type Owned = LengthFrameBuf;
 
-    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<Frame<'a>>, Error> {
-        Frame::parse(input, limits)
+    fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Status<LengthFrame<'a>>, Error> {
+        LengthFrame::parse(input, limits)
     }
 
     #[cfg(feature = "alloc")]
@@ -314,23 +301,23 @@ impl WireFormat for LengthFramed {
         src: &mut bytes::BytesMut,
         len: usize,
         _limits: &Limits,
-    ) -> Result<FrameBuf, Error> {
-        Ok(FrameBuf::new(take_payload(src, len, HEADER_LEN)?))
+    ) -> Result<LengthFrameBuf, Error> {
+        Ok(LengthFrameBuf::new(take_payload(src, len, HEADER_LEN)?))
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned_in(message: &Frame<'_>, frame: &bytes::Bytes) -> FrameBuf {
-        FrameBuf::new(frame.slice_ref(message.payload))
+    fn to_owned_in(message: &LengthFrame<'_>, frame: &bytes::Bytes) -> LengthFrameBuf {
+        LengthFrameBuf::new(frame.slice_ref(message.payload))
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &Frame<'_>) -> FrameBuf {
-        FrameBuf::from(*message)
+    fn to_owned_copy(message: &LengthFrame<'_>) -> LengthFrameBuf {
+        LengthFrameBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &FrameBuf) -> Frame<'_> {
-        owned.as_frame()
+    fn as_message(owned: &LengthFrameBuf) -> LengthFrame<'_> {
+        owned.as_message()
     }
 }
 
@@ -348,7 +335,7 @@ mod test {
 
     #[test]
     fn test_parse() {
-        let (frame, len) = Frame::parse(&FRAME_BYTES, &limits())
+        let (frame, len) = LengthFrame::parse(&FRAME_BYTES, &limits())
             .unwrap()
             .complete()
             .unwrap();
@@ -360,9 +347,12 @@ mod test {
     fn test_parse_empty_and_next() {
         // An empty frame is a whole frame; what follows is left alone.
         let bytes = b"\x00\x00\x00\x00\x00\x00\x00\x0bFirst frame";
-        let (frame, len) = Frame::parse(bytes, &limits()).unwrap().complete().unwrap();
+        let (frame, len) = LengthFrame::parse(bytes, &limits())
+            .unwrap()
+            .complete()
+            .unwrap();
         assert_eq!((frame.payload, len), (&b""[..], 4));
-        let (frame, len) = Frame::parse(&bytes[len..], &limits())
+        let (frame, len) = LengthFrame::parse(&bytes[len..], &limits())
             .unwrap()
             .complete()
             .unwrap();
@@ -371,7 +361,7 @@ mod test {
 
     #[test]
     fn test_emit() {
-        let frame = Frame {
+        let frame = LengthFrame {
             payload: b"First frame",
         };
         assert_eq!(frame.encoded_len(), FRAME_BYTES.len());
@@ -391,7 +381,7 @@ mod test {
     #[test]
     fn test_truncated() {
         for cut in 0..FRAME_BYTES.len() {
-            let status = Frame::parse(&FRAME_BYTES[..cut], &limits()).unwrap();
+            let status = LengthFrame::parse(&FRAME_BYTES[..cut], &limits()).unwrap();
             let expected = if cut < HEADER_LEN {
                 HEADER_LEN - cut
             } else {
@@ -407,7 +397,7 @@ mod test {
 
     #[test]
     fn test_impossible_len() {
-        let err = Frame::parse(b"\xff\xff\xff\xff", &limits()).unwrap_err();
+        let err = LengthFrame::parse(b"\xff\xff\xff\xff", &limits()).unwrap_err();
         assert!(matches!(
             err,
             Error::TooLarge {
@@ -419,13 +409,13 @@ mod test {
         // One over the limit is refused from the header alone ...
         let over = (1_048_576u32 + 1).to_be_bytes();
         assert!(matches!(
-            Frame::parse(&over, &limits()),
+            LengthFrame::parse(&over, &limits()),
             Err(Error::TooLarge { len: 1_048_577, .. })
         ));
         // ... and the limit itself is accepted.
         let at_limit = 1_048_576u32.to_be_bytes();
         assert_eq!(
-            Frame::parse(&at_limit, &limits()).unwrap(),
+            LengthFrame::parse(&at_limit, &limits()).unwrap(),
             Status::Incomplete(Needed::new(1_048_576))
         );
     }
@@ -440,7 +430,7 @@ mod test {
     #[cfg(feature = "alloc")]
     #[test]
     fn test_reference_reply() {
-        let (request, _) = Frame::parse(&FRAME_BYTES, &limits())
+        let (request, _) = LengthFrame::parse(&FRAME_BYTES, &limits())
             .unwrap()
             .complete()
             .unwrap();
@@ -451,8 +441,8 @@ mod test {
         );
         // An empty frame gets an empty frame.
         assert_eq!(
-            reference_reply(&Frame { payload: b"" }),
-            FrameBuf::default()
+            reference_reply(&LengthFrame { payload: b"" }),
+            LengthFrameBuf::default()
         );
     }
 
@@ -462,7 +452,7 @@ mod test {
         // Every byte value: only a-z change, and the length is kept
         // (the guide's Go server would replace invalid UTF-8 with U+FFFD).
         let all: alloc::vec::Vec<u8> = (0..=255u8).collect();
-        let reply = reference_reply(&Frame { payload: &all });
+        let reply = reference_reply(&LengthFrame { payload: &all });
         assert_eq!(reply.payload.len(), 256);
         for (i, (&before, &after)) in all.iter().zip(reply.payload.iter()).enumerate() {
             let expected = if before.is_ascii_lowercase() {
@@ -472,7 +462,7 @@ mod test {
             };
             assert_eq!(after, expected, "byte {i}");
         }
-        let latin = reference_reply(&Frame {
+        let latin = reference_reply(&LengthFrame {
             payload: "straße é".as_bytes(),
         });
         assert_eq!(&latin.payload[..], "STRAßE é".as_bytes());
@@ -481,15 +471,12 @@ mod test {
     #[cfg(feature = "alloc")]
     #[test]
     fn test_owned() {
-        let buf = FrameBuf::new(&b"First frame"[..]);
+        let buf = LengthFrameBuf::new(&b"First frame"[..]);
         assert_eq!(&buf.to_bytes().unwrap()[..], &FRAME_BYTES[..]);
         let bytes = bytes::Bytes::from_static(&FRAME_BYTES);
-        let (frame, _) = LengthFramed::parse(&bytes, &limits())
-            .unwrap()
-            .complete()
-            .unwrap();
-        assert_eq!(LengthFramed::to_owned_in(&frame, &bytes), buf);
-        assert_eq!(<LengthFramed as WireFormat>::to_owned(&frame), buf);
-        assert_eq!(LengthFramed::borrow(&buf), frame);
+        let (frame, _) = Frame::parse(&bytes, &limits()).unwrap().complete().unwrap();
+        assert_eq!(Frame::to_owned_in(&frame, &bytes), buf);
+        assert_eq!(<Frame as WireFormat>::to_owned_copy(&frame), buf);
+        assert_eq!(Frame::as_message(&buf), frame);
     }
 }

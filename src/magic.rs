@@ -36,12 +36,9 @@
 //! number of bytes still missing (until the 8 header bytes are in, that is
 //! the rest of the header, whatever its first bytes hold).
 
-use nom::number::streaming::{be_u16, be_u32, be_u8};
-use nom::Parser;
-
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
+use crate::wire::{emit_parts, field_bytes, parse_fixed, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: magic (4), version (1), type (1), payload length (2).
@@ -75,6 +72,7 @@ mod section {
     pub const TOO_LARGE: &str = "magic/5.4";
     pub const SENDER_LENGTH: &str = "magic/4.1";
     pub const SENDER_LIMIT: &str = "magic/4";
+    pub const DATAGRAM: &str = "magic/7.2";
 }
 
 /// A packet type code. Every value is valid on the wire.
@@ -129,7 +127,7 @@ impl LengthLimit for Limits {
 
 /// The 8-byte header, less the magic (which is always [`MAGIC`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PacketHeader {
+pub struct Header {
     /// Protocol version.
     pub version: u8,
     /// Packet type.
@@ -138,28 +136,18 @@ pub struct PacketHeader {
     pub payload_len: u16,
 }
 
-impl PacketHeader {
-    /// Parses a header and checks its magic, version and length, in this
-    /// order.
+impl Header {
+    /// Reads a header from its 8 bytes and checks its magic, version and
+    /// length, in this order.
     ///
     /// # Errors
     /// [`Error::BadMagic`] when the packet does not start with [`MAGIC`],
     /// [`Error::BadVersion`] when its version is not [`VERSION`],
     /// [`Error::TooLarge`] when its payload length exceeds the limit.
-    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<PacketHeader>, Error> {
-        // nom's need from a tuple counts only the field it stopped in: ask
-        // for the whole rest of the header ourselves.
-        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
-            return Ok(Status::Incomplete(needed));
-        }
-        let step = from_nom(
-            (be_u32, be_u8, be_u8, be_u16).parse(input),
-            section::INCOMPLETE,
-        )?;
-        let (_, (magic, version, packet_type, payload_len)) = match step {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
+    pub fn parse(head: &[u8; HEADER_LEN], limits: &Limits) -> Result<Header, Error> {
+        let magic = u32::from_be_bytes(field_bytes(head, field::MAGIC));
+        let version = head[field::VERSION];
+        let payload_len = u16::from_be_bytes(field_bytes(head, field::LENGTH));
         // spec §5.2: a packet that does not start with the magic is not one of ours.
         if magic != MAGIC {
             return Err(Error::BadMagic {
@@ -182,14 +170,11 @@ impl PacketHeader {
                 section: section::TOO_LARGE,
             });
         }
-        Ok(Status::Complete(
-            PacketHeader {
-                version,
-                packet_type: PacketType(packet_type),
-                payload_len,
-            },
-            HEADER_LEN,
-        ))
+        Ok(Header {
+            version,
+            packet_type: PacketType(head[field::TYPE]),
+            payload_len,
+        })
     }
 
     /// Writes the header, magic included, into its 8 bytes.
@@ -218,34 +203,24 @@ impl<'a> Packet<'a> {
     ///
     /// # Errors
     /// [`Error::BadMagic`], [`Error::BadVersion`] or [`Error::TooLarge`], as
-    /// [`PacketHeader::parse`].
+    /// [`Header::parse`].
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<Packet<'a>>, Error> {
-        let header = match PacketHeader::parse(input, limits)? {
-            Status::Complete(header, _) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        let rest = &input[HEADER_LEN..];
-        let mut take =
-            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
-        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        Ok(Status::Complete(
-            Packet {
-                version: header.version,
-                packet_type: header.packet_type,
-                payload,
-            },
-            HEADER_LEN + payload.len(),
-        ))
+        let parsed = parse_fixed(input, |head| {
+            let header = Header::parse(head, limits)?;
+            Ok((header, usize::from(header.payload_len)))
+        })?;
+        Ok(parsed.map(|(header, payload)| Packet {
+            version: header.version,
+            packet_type: header.packet_type,
+            payload,
+        }))
     }
 
     /// The header this packet is sent with.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload is longer than 65,535 bytes.
-    pub fn header(&self) -> Result<PacketHeader, Error> {
+    pub fn header(&self) -> Result<Header, Error> {
         // spec §4.1: a sender MUST NOT send a payload the u16 length cannot
         // say; the guide's `uint16(len(payload))` silently truncated it.
         let payload_len = u16::try_from(self.payload.len()).map_err(|_| Error::TooLarge {
@@ -253,7 +228,7 @@ impl<'a> Packet<'a> {
             max: MAX_PAYLOAD_LEN as u64,
             section: section::SENDER_LENGTH,
         })?;
-        Ok(PacketHeader {
+        Ok(Header {
             version: self.version,
             packet_type: self.packet_type,
             payload_len,
@@ -331,7 +306,7 @@ mod owned {
         }
 
         /// A borrowed view.
-        pub fn as_packet(&self) -> Packet<'_> {
+        pub fn as_message(&self) -> Packet<'_> {
             Packet {
                 version: self.version,
                 packet_type: self.packet_type,
@@ -342,22 +317,22 @@ mod owned {
 
     impl Encode for PacketBuf {
         fn encoded_len(&self) -> usize {
-            self.as_packet().encoded_len()
+            self.as_message().encoded_len()
         }
         fn check(&self) -> Result<(), Error> {
-            self.as_packet().check()
+            self.as_message().check()
         }
         fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-            self.as_packet().emit(out)
+            self.as_message().emit(out)
         }
         fn encode_split(&self, buf: &mut bytes::BytesMut) -> Result<Option<Bytes>, Error> {
             let mut head = [0u8; HEADER_LEN];
-            self.as_packet().header()?.emit(&mut head);
+            self.as_message().header()?.emit(&mut head);
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
         }
         fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
-            self.as_packet().encode(buf)
+            self.as_message().encode(buf)
         }
     }
 
@@ -381,6 +356,7 @@ impl WireFormat for Magic {
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
     type Message<'a> = Packet<'a>;
     #[cfg(feature = "alloc")]
@@ -417,13 +393,13 @@ impl WireFormat for Magic {
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &Packet<'_>) -> PacketBuf {
+    fn to_owned_copy(message: &Packet<'_>) -> PacketBuf {
         PacketBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &PacketBuf) -> Packet<'_> {
-        owned.as_packet()
+    fn as_message(owned: &PacketBuf) -> Packet<'_> {
+        owned.as_message()
     }
 }
 
@@ -635,7 +611,7 @@ mod test {
         let frame = bytes::Bytes::from_static(&PACKET_BYTES);
         let (packet, _) = Magic::parse(&frame, &limits()).unwrap().complete().unwrap();
         assert_eq!(Magic::to_owned_in(&packet, &frame), buf);
-        assert_eq!(<Magic as WireFormat>::to_owned(&packet), buf);
-        assert_eq!(Magic::borrow(&buf), packet);
+        assert_eq!(<Magic as WireFormat>::to_owned_copy(&packet), buf);
+        assert_eq!(Magic::as_message(&buf), packet);
     }
 }

@@ -32,12 +32,9 @@
 //! Parsing never panics; a short input is [`Status::Incomplete`] with the
 //! number of bytes still missing.
 
-use nom::number::streaming::be_u16;
-use nom::Parser;
-
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
+use crate::wire::{emit_parts, field_bytes, parse_fixed, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: channel (2) and payload length (2).
@@ -64,6 +61,7 @@ mod section {
     #[cfg(feature = "alloc")]
     pub const UNANSWERABLE: &str = "mux/6";
     pub const SENDER_LIMIT: &str = "mux/4";
+    pub const DATAGRAM: &str = "mux/7.2";
 }
 
 /// A logical channel id. Every value, 0 included, is valid on the wire.
@@ -111,29 +109,21 @@ impl LengthLimit for Limits {
 
 /// The 4-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MuxHeader {
+pub struct Header {
     /// The logical channel.
     pub channel: ChannelId,
     /// Payload length in bytes.
     pub payload_len: u16,
 }
 
-impl MuxHeader {
-    /// Parses a header and checks its length against `limits`.
+impl Header {
+    /// Reads a header from its 4 bytes and checks its length against
+    /// `limits`.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload length exceeds the limit.
-    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<MuxHeader>, Error> {
-        // nom's need from a tuple counts only the field it stopped in: ask
-        // for the whole rest of the header ourselves.
-        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
-            return Ok(Status::Incomplete(needed));
-        }
-        let step = from_nom((be_u16, be_u16).parse(input), section::INCOMPLETE)?;
-        let (_, (channel, payload_len)) = match step {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
+    pub fn parse(head: &[u8; HEADER_LEN], limits: &Limits) -> Result<Header, Error> {
+        let payload_len = u16::from_be_bytes(field_bytes(head, field::LENGTH));
         // spec §5.2: the length is checked before any payload is awaited or reserved.
         if payload_len > limits.max_payload_len {
             return Err(Error::TooLarge {
@@ -142,13 +132,10 @@ impl MuxHeader {
                 section: section::TOO_LARGE,
             });
         }
-        Ok(Status::Complete(
-            MuxHeader {
-                channel: ChannelId(channel),
-                payload_len,
-            },
-            HEADER_LEN,
-        ))
+        Ok(Header {
+            channel: ChannelId(u16::from_be_bytes(field_bytes(head, field::CHANNEL))),
+            payload_len,
+        })
     }
 
     /// Writes the header into its 4 bytes.
@@ -173,24 +160,14 @@ impl<'a> MuxFrame<'a> {
     /// # Errors
     /// [`Error::TooLarge`] when the header's length exceeds `limits`.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<MuxFrame<'a>>, Error> {
-        let header = match MuxHeader::parse(input, limits)? {
-            Status::Complete(header, _) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        let rest = &input[HEADER_LEN..];
-        let mut take =
-            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
-        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        Ok(Status::Complete(
-            MuxFrame {
-                channel: header.channel,
-                payload,
-            },
-            HEADER_LEN + payload.len(),
-        ))
+        let parsed = parse_fixed(input, |head| {
+            let header = Header::parse(head, limits)?;
+            Ok((header, usize::from(header.payload_len)))
+        })?;
+        Ok(parsed.map(|(header, payload)| MuxFrame {
+            channel: header.channel,
+            payload,
+        }))
     }
 
     /// The header this frame is sent with.
@@ -198,7 +175,7 @@ impl<'a> MuxFrame<'a> {
     /// # Errors
     /// [`Error::TooLarge`] when the payload is longer than 65,535 bytes
     /// (send it as several frames with `split` instead).
-    pub fn header(&self) -> Result<MuxHeader, Error> {
+    pub fn header(&self) -> Result<Header, Error> {
         // spec §4.1: the guide's `uint16(len(data))` silently truncated a
         // longer payload and desynchronised the stream; we refuse it.
         let payload_len = u16::try_from(self.payload.len()).map_err(|_| Error::TooLarge {
@@ -206,7 +183,7 @@ impl<'a> MuxFrame<'a> {
             max: MAX_PAYLOAD_LEN as u64,
             section: section::SENDER_LENGTH,
         })?;
-        Ok(MuxHeader {
+        Ok(Header {
             channel: self.channel,
             payload_len,
         })
@@ -270,7 +247,7 @@ mod owned {
         }
 
         /// A borrowed view.
-        pub fn as_frame(&self) -> MuxFrame<'_> {
+        pub fn as_message(&self) -> MuxFrame<'_> {
             MuxFrame {
                 channel: self.channel,
                 payload: &self.payload,
@@ -280,22 +257,22 @@ mod owned {
 
     impl Encode for MuxFrameBuf {
         fn encoded_len(&self) -> usize {
-            self.as_frame().encoded_len()
+            self.as_message().encoded_len()
         }
         fn check(&self) -> Result<(), Error> {
-            self.as_frame().check()
+            self.as_message().check()
         }
         fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-            self.as_frame().emit(out)
+            self.as_message().emit(out)
         }
         fn encode_split(&self, buf: &mut bytes::BytesMut) -> Result<Option<Bytes>, Error> {
             let mut head = [0u8; HEADER_LEN];
-            self.as_frame().header()?.emit(&mut head);
+            self.as_message().header()?.emit(&mut head);
             buf.extend_from_slice(&head);
             Ok(Some(self.payload.clone()))
         }
         fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
-            self.as_frame().encode(buf)
+            self.as_message().encode(buf)
         }
     }
 
@@ -416,6 +393,7 @@ impl WireFormat for Mux {
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
     type Message<'a> = MuxFrame<'a>;
     #[cfg(feature = "alloc")]
@@ -447,13 +425,13 @@ impl WireFormat for Mux {
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &MuxFrame<'_>) -> MuxFrameBuf {
+    fn to_owned_copy(message: &MuxFrame<'_>) -> MuxFrameBuf {
         MuxFrameBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &MuxFrameBuf) -> MuxFrame<'_> {
-        owned.as_frame()
+    fn as_message(owned: &MuxFrameBuf) -> MuxFrame<'_> {
+        owned.as_message()
     }
 }
 
@@ -700,7 +678,7 @@ mod test {
         let bytes = bytes::Bytes::from_static(&FRAME_BYTES);
         let (frame, _) = Mux::parse(&bytes, &limits()).unwrap().complete().unwrap();
         assert_eq!(Mux::to_owned_in(&frame, &bytes), buf);
-        assert_eq!(<Mux as WireFormat>::to_owned(&frame), buf);
-        assert_eq!(Mux::borrow(&buf), frame);
+        assert_eq!(<Mux as WireFormat>::to_owned_copy(&frame), buf);
+        assert_eq!(Mux::as_message(&buf), frame);
     }
 }

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | [`TypedMessageBuf`] | `{"type": u8, "payload": hex}` |
 //! | [`PacketBuf`] | `{"version": u8, "type": u8, "payload": hex}` |
-//! | [`FrameBuf`] | `{"payload": hex}` |
+//! | [`LengthFrameBuf`] | `{"payload": hex}` |
 //! | [`MuxFrameBuf`] | `{"channel": u16, "payload": hex}` |
 //! | [`RequestBuf`] | `{"id": string, "command": string, "args": string}` |
 //! | [`ResponseBuf`] | `{"id": string, "status": string, "data": string}` |
@@ -26,7 +26,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-use crate::frame::FrameBuf;
+use crate::frame::LengthFrameBuf;
 use crate::magic::{PacketBuf, PacketType};
 use crate::mux::{ChannelId, MuxFrameBuf};
 use crate::reqres::{RequestBuf, ResponseBuf, Text};
@@ -204,7 +204,7 @@ struct FrameIn {
     payload: HexBuf,
 }
 
-impl Serialize for FrameBuf {
+impl Serialize for LengthFrameBuf {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         FrameOut {
             payload: HexRef(&self.payload),
@@ -213,9 +213,11 @@ impl Serialize for FrameBuf {
     }
 }
 
-impl<'de> Deserialize<'de> for FrameBuf {
+impl<'de> Deserialize<'de> for LengthFrameBuf {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(FrameBuf::new(FrameIn::deserialize(deserializer)?.payload.0))
+        Ok(LengthFrameBuf::new(
+            FrameIn::deserialize(deserializer)?.payload.0,
+        ))
     }
 }
 
@@ -353,11 +355,11 @@ mod test {
 
     #[test]
     fn frame_round_trip() {
-        let f = FrameBuf::new(Bytes::from_static(b"\xff\x00"));
+        let f = LengthFrameBuf::new(Bytes::from_static(b"\xff\x00"));
         let value = serde_json::to_value(&f).unwrap();
         assert_eq!(value, json!({"payload": "ff00"}));
-        assert_eq!(serde_json::from_value::<FrameBuf>(value).unwrap(), f);
-        assert!(serde_json::from_str::<FrameBuf>(r#"{"payload":"f"}"#).is_err());
+        assert_eq!(serde_json::from_value::<LengthFrameBuf>(value).unwrap(), f);
+        assert!(serde_json::from_str::<LengthFrameBuf>(r#"{"payload":"f"}"#).is_err());
     }
 
     #[test]

@@ -29,12 +29,9 @@
 //! Parsing never panics; a short input is [`Status::Incomplete`] with the
 //! number of bytes still missing.
 
-use nom::number::streaming::{be_u32, be_u8};
-use nom::Parser;
-
 #[cfg(feature = "alloc")]
 use crate::wire::take_payload;
-use crate::wire::{emit_parts, from_nom, Encode, LengthLimit, Status, WireFormat};
+use crate::wire::{emit_parts, field_bytes, parse_fixed, Encode, LengthLimit, Status, WireFormat};
 use crate::Error;
 
 /// Length of the header: payload length (4) and type (1).
@@ -58,6 +55,7 @@ mod section {
     pub const TOO_LARGE: &str = "typed/5.2";
     pub const SENDER_LENGTH: &str = "typed/4.1";
     pub const SENDER_LIMIT: &str = "typed/4";
+    pub const DATAGRAM: &str = "typed/7.2";
 }
 
 /// A message type code. Every value is valid on the wire.
@@ -120,21 +118,13 @@ pub struct Header {
 }
 
 impl Header {
-    /// Parses a header and checks its length against `limits`.
+    /// Reads a header from its 5 bytes and checks its length against
+    /// `limits`.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when the payload length exceeds the limit.
-    pub fn parse(input: &[u8], limits: &Limits) -> Result<Status<Header>, Error> {
-        // nom's need from a tuple counts only the field it stopped in: ask
-        // for the whole rest of the header ourselves.
-        if let Some(needed) = crate::wire::short_by(input, HEADER_LEN) {
-            return Ok(Status::Incomplete(needed));
-        }
-        let step = from_nom((be_u32, be_u8).parse(input), section::INCOMPLETE)?;
-        let (_, (payload_len, message_type)) = match step {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
+    pub fn parse(head: &[u8; HEADER_LEN], limits: &Limits) -> Result<Header, Error> {
+        let payload_len = u32::from_be_bytes(field_bytes(head, field::LENGTH));
         // spec §5.2: the length is checked before any payload is awaited or reserved.
         if payload_len > limits.max_payload_len {
             return Err(Error::TooLarge {
@@ -143,13 +133,10 @@ impl Header {
                 section: section::TOO_LARGE,
             });
         }
-        Ok(Status::Complete(
-            Header {
-                payload_len,
-                message_type: MessageType(message_type),
-            },
-            HEADER_LEN,
-        ))
+        Ok(Header {
+            payload_len,
+            message_type: MessageType(head[field::TYPE]),
+        })
     }
 
     /// Writes the header into its 5 bytes.
@@ -174,24 +161,17 @@ impl<'a> TypedMessage<'a> {
     /// # Errors
     /// [`Error::TooLarge`] when the header's length exceeds `limits`.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Status<TypedMessage<'a>>, Error> {
-        let header = match Header::parse(input, limits)? {
-            Status::Complete(header, _) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        let rest = &input[HEADER_LEN..];
-        let mut take =
-            nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(header.payload_len);
-        let (_, payload) = match from_nom(take.parse(rest), section::INCOMPLETE)? {
-            Ok(v) => v,
-            Err(needed) => return Ok(Status::Incomplete(needed)),
-        };
-        Ok(Status::Complete(
-            TypedMessage {
-                message_type: header.message_type,
-                payload,
-            },
-            HEADER_LEN + payload.len(),
-        ))
+        let parsed = parse_fixed(input, |head| {
+            let header = Header::parse(head, limits)?;
+            Ok((
+                header,
+                usize::try_from(header.payload_len).unwrap_or(usize::MAX),
+            ))
+        })?;
+        Ok(parsed.map(|(header, payload)| TypedMessage {
+            message_type: header.message_type,
+            payload,
+        }))
     }
 
     /// The header this message is sent with.
@@ -321,6 +301,7 @@ impl WireFormat for Typed {
     const INCOMPLETE_SECTION: &'static str = section::INCOMPLETE;
     const FIXED_HEADER_LEN: usize = HEADER_LEN;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
     type Message<'a> = TypedMessage<'a>;
     #[cfg(feature = "alloc")]
@@ -348,12 +329,12 @@ impl WireFormat for Typed {
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &TypedMessage<'_>) -> TypedMessageBuf {
+    fn to_owned_copy(message: &TypedMessage<'_>) -> TypedMessageBuf {
         TypedMessageBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &TypedMessageBuf) -> TypedMessage<'_> {
+    fn as_message(owned: &TypedMessageBuf) -> TypedMessage<'_> {
         owned.as_message()
     }
 }

@@ -71,25 +71,37 @@ impl<T> Status<T> {
     }
 }
 
-/// Converts a nom result into ours: nom's "need more input" becomes
-/// [`Needed`]; a nom error (which the fixed-layout parsers of this crate
-/// cannot produce) becomes a malformed-message error instead of a panic.
-pub(crate) type NomStep<'a, T> = Result<(&'a [u8], T), Needed>;
-
-pub(crate) fn from_nom<'a, T>(
-    result: nom::IResult<&'a [u8], T>,
-    section: &'static str,
-) -> Result<NomStep<'a, T>, Error> {
-    match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(nom::Err::Incomplete(nom::Needed::Size(n))) => Ok(Err(Needed::Size(n))),
-        Err(nom::Err::Incomplete(nom::Needed::Unknown)) => Ok(Err(Needed::Unknown)),
-        Err(nom::Err::Error(_) | nom::Err::Failure(_)) => Err(Error::Malformed {
-            reason: "unparseable bytes",
-            offset: 0,
-            section,
-        }),
+/// The parse of every binary format: a fixed header of `N` bytes, which
+/// `read_header` reads and checks (against the limits, before anything is
+/// awaited or reserved) and turns into the header and its payload length,
+/// then exactly that many payload bytes. Returns the header, the payload
+/// and the bytes taken.
+///
+/// Short input is `Incomplete` with the exact need: first the rest of the
+/// header, whatever its first bytes hold, then the rest of the payload.
+pub(crate) fn parse_fixed<const N: usize, H>(
+    input: &[u8],
+    read_header: impl FnOnce(&[u8; N]) -> Result<(H, usize), Error>,
+) -> Result<Status<(H, &[u8])>, Error> {
+    let Some((head, rest)) = input.split_first_chunk::<N>() else {
+        // input.len() < N here.
+        return Ok(Status::Incomplete(Needed::new(N - input.len())));
+    };
+    let (header, payload_len) = read_header(head)?;
+    match rest.get(..payload_len) {
+        // payload_len <= rest.len() < input.len(): no overflow.
+        Some(payload) => Ok(Status::Complete((header, payload), N + payload_len)),
+        None => Ok(Status::Incomplete(Needed::new(payload_len - rest.len()))),
     }
+}
+
+/// The bytes of the field at `at` of a fixed header. `at` is one of the
+/// header's constant `field` ranges, so after inlining the copy has no
+/// bounds check left.
+pub(crate) fn field_bytes<const N: usize>(head: &[u8], at: core::ops::Range<usize>) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&head[at]);
+    out
 }
 
 /// A message that can be serialized.
@@ -213,11 +225,6 @@ pub(crate) fn encode_parts(buf: &mut bytes::BytesMut, head: &[u8], payload: &[u8
     buf.extend_from_slice(payload);
 }
 
-/// `Some(need)` when `input` is shorter than `len` bytes.
-pub(crate) fn short_by(input: &[u8], len: usize) -> Option<Needed> {
-    (input.len() < len).then(|| Needed::new(len - input.len()))
-}
-
 /// Checks `out` is long enough for `len` bytes.
 pub(crate) fn check_room(out: &[u8], len: usize) -> Result<(), Error> {
     if out.len() < len {
@@ -249,7 +256,7 @@ pub trait LengthLimit {
 /// One of the wire formats, for code that is generic over them.
 ///
 /// Implemented by the marker types [`Typed`](crate::typed::Typed),
-/// [`Magic`](crate::magic::Magic), [`LengthFramed`](crate::frame::LengthFramed),
+/// [`Magic`](crate::magic::Magic), [`Frame`](crate::frame::Frame),
 /// [`Mux`](crate::mux::Mux), [`RequestLine`](crate::reqres::RequestLine) and
 /// [`ResponseLine`](crate::reqres::ResponseLine).
 pub trait WireFormat {
@@ -265,6 +272,16 @@ pub trait WireFormat {
     /// checked against the limits. 0 for the line formats, which have no
     /// header: their limit is checked on every byte.
     const FIXED_HEADER_LEN: usize;
+
+    /// The spec section that says a datagram carries exactly one message
+    /// (section 7.2 of each format), cited for bytes after it.
+    const DATAGRAM_SECTION: &'static str;
+
+    /// Whether a message is a text line that ends at its `LF` (the request
+    /// and response lines) rather than a fixed header carrying its length.
+    /// Only a line can be finished by adding its terminator, as a codec
+    /// that answers an unterminated last line and a datagram reader do.
+    const IS_LINE: bool = Self::FIXED_HEADER_LEN == 0;
 
     /// The spec section that tells a sender to stay within the receiver's
     /// limit (section 4 of each format), cited by
@@ -311,6 +328,32 @@ pub trait WireFormat {
         input: &'a [u8],
         limits: &Self::Limits,
     ) -> Result<Status<Self::Message<'a>>, Error>;
+
+    /// Parses the one message a datagram holds (spec §7.2 of each format),
+    /// borrowing from `datagram`. A line may leave out its final `LF` (it
+    /// still counts towards the line limit); an empty datagram holds no
+    /// message.
+    ///
+    /// # Errors
+    /// The parser's error; [`Error::TrailingBytes`] counting the bytes the
+    /// peer sent after the message; [`Error::Incomplete`] when the datagram
+    /// ends inside a message (or is empty).
+    fn parse_datagram<'a>(
+        datagram: &'a [u8],
+        limits: &Self::Limits,
+    ) -> Result<Self::Message<'a>, Error> {
+        match Self::parse(datagram, limits)? {
+            Status::Complete(message, len) if len == datagram.len() => Ok(message),
+            Status::Complete(_, len) => Err(Error::TrailingBytes {
+                len: datagram.len().saturating_sub(len),
+                section: Self::DATAGRAM_SECTION,
+            }),
+            Status::Incomplete(needed) => Err(Error::Incomplete {
+                needed: needed.size(),
+                section: Self::INCOMPLETE_SECTION,
+            }),
+        }
+    }
 
     /// Like [`parse`](WireFormat::parse), told that the first `scanned`
     /// bytes of `input` were seen before and held no message end, so a
@@ -372,11 +415,11 @@ pub trait WireFormat {
 
     /// The owned form of `message`, copying its payload.
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &Self::Message<'_>) -> Self::Owned;
+    fn to_owned_copy(message: &Self::Message<'_>) -> Self::Owned;
 
     /// A borrowed view of an owned message.
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &Self::Owned) -> Self::Message<'_>;
+    fn as_message(owned: &Self::Owned) -> Self::Message<'_>;
 }
 
 /// `arbitrary` support for `Bytes` fields.

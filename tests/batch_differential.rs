@@ -15,7 +15,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::{Decoder, FramedRead};
-use wireforms::frame::LengthFramed;
+use wireforms::frame::Frame;
 use wireforms::magic::Magic;
 use wireforms::mux::Mux;
 use wireforms::reqres::{RequestLine, ResponseLine};
@@ -85,7 +85,7 @@ fn by_batches<F: WireFormat>(chunks: &[Vec<u8>], setup: &Setup) -> Vec<String> {
     let take = |batch: wireforms::transport::batch::Batch<'_, F>, out: &mut Vec<String>| {
         for item in batch {
             match item {
-                Ok(m) => out.push(format!("{:?}", F::to_owned(&m))),
+                Ok(m) => out.push(format!("{:?}", F::to_owned_copy(&m))),
                 Err(e) => {
                     out.push(format!("error: {e:?}"));
                     return false;
@@ -172,7 +172,7 @@ fn by_shells<F: WireFormat>(chunks: &[Vec<u8>], setup: &Setup) -> (Vec<String>, 
                 Ok(batch) => {
                     for item in batch {
                         match item {
-                            Ok(m) => batched.push(format!("{:?}", F::to_owned(&m))),
+                            Ok(m) => batched.push(format!("{:?}", F::to_owned_copy(&m))),
                             Err(e) => batched.push(format!("error: {e:?}")),
                         }
                     }
@@ -296,7 +296,7 @@ proptest! {
 
     #[test]
     fn frame(seed in vec(any::<u8>(), 0..400), points in vec(any::<usize>(), 0..8), s in setup()) {
-        differential::<LengthFramed>(&seed, &points, &s);
+        differential::<Frame>(&seed, &points, &s);
     }
 
     #[test]
@@ -335,7 +335,7 @@ fn plain(max_len: usize) -> Setup {
 
 #[test]
 fn every_cut_of_each_format() {
-    use wireforms::frame::FrameBuf;
+    use wireforms::frame::LengthFrameBuf;
     use wireforms::magic::{PacketBuf, PacketType};
     use wireforms::mux::{ChannelId, MuxFrameBuf};
     use wireforms::reqres::RequestBuf;
@@ -364,10 +364,13 @@ fn every_cut_of_each_format() {
     );
     every_cut::<Magic>(&m, &plain(16));
     let f = wire_of(
-        &[&FrameBuf::new(&b"hello"[..]), &FrameBuf::new(&b""[..])],
+        &[
+            &LengthFrameBuf::new(&b"hello"[..]),
+            &LengthFrameBuf::new(&b""[..]),
+        ],
         b"\x00",
     );
-    every_cut::<LengthFramed>(&f, &plain(16));
+    every_cut::<Frame>(&f, &plain(16));
     let x = wire_of(
         &[&MuxFrameBuf::new(ChannelId(7), &b"hi"[..])],
         b"\x00\x07\x00\x05h",

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::SinkExt;
 use tokio::io::{duplex, DuplexStream};
 use tokio_util::codec::{Framed, FramedWrite};
-use wireforms::frame::{Frame, FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrame, LengthFrameBuf};
 use wireforms::reqres::{Request, RequestBuf};
 use wireforms::transport::codec::{
     encodes::Borrowed, FrameBytesCodec, FrameCodec, FrameSliceCodec, MagicCodec, MuxCodec,
@@ -24,7 +24,7 @@ fn pipe() -> (DuplexStream, DuplexStream) {
 async fn flush_and_close_infer_their_item_on_every_codec() -> Result<(), wireforms::Error> {
     let (a, _keep) = pipe();
     let mut framed = Framed::new(a, FrameCodec::default());
-    framed.send(FrameBuf::new("x")).await?;
+    framed.send(LengthFrameBuf::new("x")).await?;
     framed.flush().await?;
     framed.close().await?;
 
@@ -40,8 +40,8 @@ async fn flush_and_close_infer_their_item_on_every_codec() -> Result<(), wirefor
     sink.flush().await?;
 
     let (a, _keep) = pipe();
-    let mut sink = FramedWrite::new(a, WireCodec::<LengthFramed, Borrowed>::default());
-    sink.send(Frame { payload: &payload }).await?;
+    let mut sink = FramedWrite::new(a, WireCodec::<Frame, Borrowed>::default());
+    sink.send(LengthFrame { payload: &payload }).await?;
     sink.flush().await?;
 
     let (a, _keep) = pipe();

@@ -5,7 +5,7 @@
 //! keeps the original's name and cites it; the cases for layouts the
 //! spec does not have (little/native endian, 1- or 3-byte length fields,
 //! header offsets, `num_skip`, length adjustments, `usize` length fields)
-//! are left out. The read side yields [`FrameBuf`]s, whose `payload` is
+//! are left out. The read side yields [`LengthFrameBuf`]s, whose `payload` is
 //! compared where the original compares the `BytesMut`.
 //!
 //! The I/O is the original's scripted mock, polled with a no-op waker, so
@@ -20,7 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
-use wireforms::frame::{self, FrameBuf};
+use wireforms::frame::{self, LengthFrameBuf};
 use wireforms::mux::{self, ChannelId, MuxFrame};
 use wireforms::transport::codec::{
     encodes::Borrowed, FrameBytesCodec, FrameCodec, FrameSliceCodec, MuxCodec, WireCodec,
@@ -113,20 +113,23 @@ fn cx() -> Context<'static> {
     Context::from_waker(Waker::noop())
 }
 
-fn poll_next<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(
+fn poll_next<S: Stream<Item = Result<LengthFrameBuf, Error>> + Unpin>(
     io: &mut S,
-) -> Poll<Option<Result<FrameBuf, Error>>> {
+) -> Poll<Option<Result<LengthFrameBuf, Error>>> {
     Pin::new(io).poll_next(&mut cx())
 }
 
-fn assert_next_eq<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &mut S, expect: &[u8]) {
+fn assert_next_eq<S: Stream<Item = Result<LengthFrameBuf, Error>> + Unpin>(
+    io: &mut S,
+    expect: &[u8],
+) {
     match poll_next(io) {
         Poll::Ready(Some(Ok(v))) => assert_eq!(&v.payload[..], expect),
         other => panic!("expected a frame, got {other:?}"),
     }
 }
 
-fn assert_next_pending<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &mut S) {
+fn assert_next_pending<S: Stream<Item = Result<LengthFrameBuf, Error>> + Unpin>(io: &mut S) {
     match poll_next(io) {
         Poll::Pending => {}
         other => panic!("expected pending, got {other:?}"),
@@ -134,14 +137,17 @@ fn assert_next_pending<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &m
 }
 
 /// The original only asks for an error; we also check its kind.
-fn assert_next_err<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &mut S, kind: ErrorKind) {
+fn assert_next_err<S: Stream<Item = Result<LengthFrameBuf, Error>> + Unpin>(
+    io: &mut S,
+    kind: ErrorKind,
+) {
     match poll_next(io) {
         Poll::Ready(Some(Err(e))) => assert_eq!(e.kind(), kind, "{e:?}"),
         other => panic!("expected an error, got {other:?}"),
     }
 }
 
-fn assert_done<S: Stream<Item = Result<FrameBuf, Error>> + Unpin>(io: &mut S) {
+fn assert_done<S: Stream<Item = Result<LengthFrameBuf, Error>> + Unpin>(io: &mut S) {
     match poll_next(io) {
         Poll::Ready(None) => {}
         other => panic!("expected the end, got {other:?}"),
@@ -400,7 +406,7 @@ fn write_single_frame_one_packet_owned() {
         FrameCodec::default(),
     );
     assert!(matches!(poll_ready(&mut io), Poll::Ready(Ok(()))));
-    start_send(&mut io, FrameBuf::new("abcdefghi")).unwrap();
+    start_send(&mut io, LengthFrameBuf::new("abcdefghi")).unwrap();
     assert!(matches!(poll_flush(&mut io), Poll::Ready(Ok(()))));
     assert!(io.get_ref().calls.is_empty());
 }
@@ -432,11 +438,11 @@ fn write_single_frame_from_borrowed_frame() {
             data(b"abcdefghi"),
             flush(),
         },
-        WireCodec::<frame::LengthFramed, Borrowed>::default(),
+        WireCodec::<frame::Frame, Borrowed>::default(),
     );
     let payload = b"abcdefghi".to_vec();
     assert!(matches!(poll_ready(&mut io), Poll::Ready(Ok(()))));
-    start_send(&mut io, frame::Frame { payload: &payload }).unwrap();
+    start_send(&mut io, frame::LengthFrame { payload: &payload }).unwrap();
     assert!(matches!(poll_flush(&mut io), Poll::Ready(Ok(()))));
     assert!(io.get_ref().calls.is_empty());
 }

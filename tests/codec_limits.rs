@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use tokio_util::codec::{Decoder, Encoder};
-use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf, PacketType, VERSION};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
@@ -75,7 +75,7 @@ proptest! {
 
     #[test]
     fn frame_encoded_decodes(p in payload(), max in 0usize..64) {
-        encode_then_decode::<LengthFramed>(FrameBuf::new(p), max);
+        encode_then_decode::<Frame>(LengthFrameBuf::new(p), max);
     }
 
     #[test]

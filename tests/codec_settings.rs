@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
-use wireforms::frame::{self, FrameBuf};
+use wireforms::frame::{self, LengthFrameBuf};
 use wireforms::transport::codec::{FrameCodec, RequestCodec};
 use wireforms::ErrorKind;
 
@@ -12,7 +12,7 @@ fn encoder_refuses_a_frame_its_own_decoder_refuses() {
     let mut codec = FrameCodec::new(frame::Limits::new(5));
     let mut dst = BytesMut::from(&b"prefix"[..]);
     let err = codec
-        .encode(FrameBuf::new(&b"abcdef"[..]), &mut dst)
+        .encode(LengthFrameBuf::new(&b"abcdef"[..]), &mut dst)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooLarge, "{err:?}");
     assert!(

@@ -9,7 +9,7 @@ mod counting_alloc;
 mod support;
 
 use tokio::io::AsyncWriteExt;
-use wireforms::mux::{ChannelId, MuxHeader, HEADER_LEN};
+use wireforms::mux::{ChannelId, Header, HEADER_LEN};
 use wireforms::transport::mux_session::{MuxConfig, MuxSession};
 
 /// One measurement at a time (the tests of this binary run in parallel).
@@ -40,7 +40,7 @@ async fn a_channel_flood_is_held_within_the_byte_budget() {
         for _ in 0..FRAMES {
             for id in 0..CHANNELS {
                 let mut head = [0u8; HEADER_LEN];
-                MuxHeader {
+                Header {
                     channel: ChannelId(id),
                     payload_len: PAYLOAD as u16,
                 }
@@ -98,7 +98,7 @@ async fn shared_payloads_stay_near_the_budget() {
         for _ in 0..1000 {
             for (id, payload) in [(ChannelId(1), &kept), (ChannelId(2), &dropped)] {
                 let mut head = [0u8; HEADER_LEN];
-                MuxHeader {
+                Header {
                     channel: id,
                     payload_len: payload.len() as u16,
                 }

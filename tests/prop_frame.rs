@@ -6,12 +6,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wireforms::frame::{
-    reference_reply, upper_ascii_in_place, Frame, FrameBuf, LengthFramed, Limits, HEADER_LEN,
+    reference_reply, upper_ascii_in_place, Frame, LengthFrame, LengthFrameBuf, Limits, HEADER_LEN,
 };
 use wireforms::ErrorKind;
 
-fn frame(max_payload: usize) -> impl Strategy<Value = FrameBuf> {
-    common::payload(max_payload).prop_map(FrameBuf::new)
+fn frame(max_payload: usize) -> impl Strategy<Value = LengthFrameBuf> {
+    common::payload(max_payload).prop_map(LengthFrameBuf::new)
 }
 
 fn limits() -> impl Strategy<Value = Limits> {
@@ -35,7 +35,7 @@ fn plausible_input() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn encode_then_parse(f in frame(4096), trailing in vec(any::<u8>(), 0..16)) {
-        common::encode_then_parse::<LengthFramed>(&f, &trailing, &Limits::default());
+        common::encode_then_parse::<Frame>(&f, &trailing, &Limits::default());
     }
 
     #[test]
@@ -44,14 +44,14 @@ proptest! {
         let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
         bytes.extend_from_slice(&payload);
         bytes.extend_from_slice(&trailing);
-        let len = common::parse_then_encode::<LengthFramed>(&bytes, &Limits::default());
+        let len = common::parse_then_encode::<Frame>(&bytes, &Limits::default());
         prop_assert_eq!(len, Some(HEADER_LEN + payload.len()));
     }
 
     #[test]
     fn stream_cut_anywhere(frames in vec(frame(300), 1..6), cuts in vec(any::<Index>(), 0..10)) {
         let cuts: Vec<usize> = cuts.iter().map(|c| c.index(usize::MAX)).collect();
-        common::stream_cut_anywhere::<LengthFramed>(&frames, &cuts, &Limits::default());
+        common::stream_cut_anywhere::<Frame>(&frames, &cuts, &Limits::default());
     }
 
     #[test]
@@ -60,7 +60,7 @@ proptest! {
         more in vec(any::<u8>(), 0..64),
         limits in limits(),
     ) {
-        common::arbitrary_input::<LengthFramed>(&input, &more, &limits, &[ErrorKind::TooLarge]);
+        common::arbitrary_input::<Frame>(&input, &more, &limits, &[ErrorKind::TooLarge]);
     }
 
     #[test]
@@ -69,13 +69,13 @@ proptest! {
         more in vec(any::<u8>(), 0..64),
         limits in limits(),
     ) {
-        common::arbitrary_input::<LengthFramed>(&input, &more, &limits, &[ErrorKind::TooLarge]);
+        common::arbitrary_input::<Frame>(&input, &more, &limits, &[ErrorKind::TooLarge]);
     }
 
     #[test]
     fn limit_is_checked_from_the_header(len in any::<u32>(), max in any::<u32>()) {
         let header = len.to_be_bytes();
-        let result = Frame::parse(&header, &Limits::new(max));
+        let result = LengthFrame::parse(&header, &Limits::new(max));
         if len > max {
             prop_assert_eq!(result.unwrap_err().kind(), ErrorKind::TooLarge);
         } else {
@@ -85,7 +85,7 @@ proptest! {
 
     #[test]
     fn reference_reply_is_ascii_upper_case(f in frame(2048)) {
-        let reply = reference_reply(&f.as_frame());
+        let reply = reference_reply(&f.as_message());
         prop_assert_eq!(reply.payload.len(), f.payload.len());
         for (&before, &after) in f.payload.iter().zip(reply.payload.iter()) {
             prop_assert_eq!(after, before.to_ascii_uppercase());

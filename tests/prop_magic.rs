@@ -149,7 +149,7 @@ proptest! {
 
     #[test]
     fn reference_reply_keeps_the_payload(p in packet(1024)) {
-        let request = p.as_packet();
+        let request = p.as_message();
         let reply = reference_reply(&request);
         prop_assert_eq!(reply.version, VERSION);
         prop_assert_eq!(reply.packet_type.0, p.packet_type.0.wrapping_add(1));

@@ -44,7 +44,7 @@ fn parse_all(stream: &[u8], limits: &Limits) -> (Vec<RequestBuf>, Option<ErrorKi
     loop {
         match Request::parse(&stream[at..], limits) {
             Ok(Status::Complete(req, len)) => {
-                out.push(<RequestLine as WireFormat>::to_owned(&req));
+                out.push(<RequestLine as WireFormat>::to_owned_copy(&req));
                 at += len;
             }
             Ok(Status::Incomplete(_)) => return (out, None, at),
@@ -62,7 +62,7 @@ proptest! {
         prop_assert_eq!(bytes.len(), req.encoded_len());
         bytes.extend_from_slice(&tail);
         let status = Request::parse(&bytes, &Limits::default()).unwrap();
-        prop_assert_eq!(status, Status::Complete(req.as_request(), req.encoded_len()));
+        prop_assert_eq!(status, Status::Complete(req.as_message(), req.encoded_len()));
 
         // The same fields as a response.
         let resp = Response { id: &req.id, status: &req.command, data: &req.args };
@@ -108,7 +108,7 @@ proptest! {
         let frame = line.freeze();
         let parsed = Request::parse(&frame, &Limits::default()).unwrap().complete().unwrap().0;
         let owned = RequestLine::to_owned_in(&parsed, &frame);
-        prop_assert_eq!(RequestLine::borrow(&owned), parsed);
+        prop_assert_eq!(RequestLine::as_message(&owned), parsed);
     }
 
     #[test]
@@ -145,7 +145,7 @@ proptest! {
             loop {
                 match Request::parse(&buffer, &limits) {
                     Ok(Status::Complete(req, len)) => {
-                        got.push(<RequestLine as WireFormat>::to_owned(&req));
+                        got.push(<RequestLine as WireFormat>::to_owned_copy(&req));
                         buffer.drain(..len);
                         consumed += len;
                     }
@@ -219,7 +219,7 @@ proptest! {
         let frame = Bytes::from(bytes);
         if let Ok(Status::Complete(resp, _)) = Response::parse(&frame, &limits) {
             let owned = ResponseLine::to_owned_in(&resp, &frame);
-            prop_assert_eq!(ResponseLine::borrow(&owned), resp);
+            prop_assert_eq!(ResponseLine::as_message(&owned), resp);
         }
     }
 }
@@ -238,7 +238,7 @@ proptest! {
         match req.to_bytes() {
             Ok(line) => {
                 let parsed = Request::parse(&line, &Limits::default()).unwrap();
-                prop_assert_eq!(parsed, Status::Complete(req.as_request(), line.len()));
+                prop_assert_eq!(parsed, Status::Complete(req.as_message(), line.len()));
             }
             Err(e) => prop_assert_eq!(e.kind(), ErrorKind::InvalidField),
         }

@@ -10,7 +10,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::udp::UdpFramed;
-use wireforms::frame::FrameBuf;
+use wireforms::frame::LengthFrameBuf;
 use wireforms::magic::{PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, MuxFrameBuf};
 use wireforms::transport::codec::{FrameCodec, MagicCodec, MuxCodec};
@@ -93,7 +93,7 @@ async fn frame_server_upper_cases_ascii_only() {
         (b"\x00\xffbin\x80", b"\x00\xffBIN\x80"),
     ] {
         framed
-            .send(FrameBuf::new(Bytes::copy_from_slice(input)))
+            .send(LengthFrameBuf::new(Bytes::copy_from_slice(input)))
             .await
             .unwrap();
         let reply = bounded("reply", framed.next()).await.unwrap().unwrap();
@@ -101,7 +101,7 @@ async fn frame_server_upper_cases_ascii_only() {
     }
     // One frame at the 1 MiB limit is fine; one byte more closes.
     let big = Bytes::from(vec![b'a'; 1 << 20]);
-    framed.send(FrameBuf::new(big)).await.unwrap();
+    framed.send(LengthFrameBuf::new(big)).await.unwrap();
     let reply = bounded("big reply", framed.next()).await.unwrap().unwrap();
     assert_eq!(reply.payload.len(), 1 << 20);
     assert!(reply.payload.iter().all(|&b| b == b'A'));

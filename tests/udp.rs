@@ -123,3 +123,57 @@ async fn a_reply_too_long_for_a_datagram_is_an_err_status() {
     token.cancel();
     assert_eq!(task.await.unwrap().unwrap().answered, 1);
 }
+
+#[test]
+fn the_codec_encodes_only_what_its_decoder_accepts() {
+    use bytes::BytesMut;
+    use tokio_util::codec::{Decoder, Encoder};
+    use wireforms::reqres::{Limits, ResponseBuf};
+    use wireforms::typed::{self, MessageType, TypedMessageBuf};
+
+    // A payload one byte over the limit: refused, typed, nothing written.
+    let mut codec = DatagramCodec::<Typed>::new(typed::Limits::new(4));
+    let mut dst = BytesMut::from(&b"kept"[..]);
+    let e = codec
+        .encode(
+            TypedMessageBuf::new(MessageType(1), &b"12345"[..]),
+            &mut dst,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooLarge {
+                len: 5,
+                max: 4,
+                section: "typed/4"
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(&dst[..], b"kept");
+    // At the limit: sent, and the same codec decodes it.
+    let mut dst = BytesMut::new();
+    let at_limit = TypedMessageBuf::new(MessageType(1), &b"1234"[..]);
+    codec.encode(at_limit.clone(), &mut dst).unwrap();
+    assert_eq!(codec.decode(&mut dst).unwrap(), Some(at_limit));
+
+    // A line counts its LF: "1:OK:abc\n" is 9 bytes.
+    let mut codec = DatagramCodec::<ResponseLine>::new(Limits::new(8));
+    let mut dst = BytesMut::new();
+    let e = codec
+        .encode(ResponseBuf::new("1", "OK", "abc"), &mut dst)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooLarge {
+                len: 9,
+                max: 8,
+                section: "reqres/4"
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(dst.is_empty());
+}

@@ -333,7 +333,7 @@ fn decode<F: WireFormat>(input: &[u8], limits: &F::Limits, datagram: bool) -> Ou
                     "consumed {len} of {}",
                     input.len() - offset
                 );
-                messages.push(F::to_owned(&message));
+                messages.push(F::to_owned_copy(&message));
                 offset += len;
             }
             Ok(Status::Incomplete(needed)) => {
@@ -373,7 +373,7 @@ fn encode_all<F: WireFormat>(messages: &[F::Owned]) -> Result<Vec<u8>, Error> {
     for m in messages {
         let bytes = m.to_bytes()?;
         assert_eq!(bytes.len(), m.encoded_len(), "encoded_len of {m:?}");
-        let borrowed = F::borrow(m);
+        let borrowed = F::as_message(m);
         assert_eq!(
             borrowed.to_bytes()?,
             bytes,
@@ -555,7 +555,7 @@ fn magic_vectors() {
 
 #[test]
 fn frame_vectors() {
-    let n = run::<wireforms::frame::LengthFramed>("frame.json", |l| {
+    let n = run::<wireforms::frame::Frame>("frame.json", |l| {
         wireforms::frame::Limits::new(u32::try_from(limit_u64(l, "max_payload_len")).unwrap())
     });
     assert!(n >= 25);

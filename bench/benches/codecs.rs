@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
-use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine};
@@ -182,7 +182,7 @@ fn bench_format<F: WireFormat>(c: &mut Criterion, cases: Vec<Case<F>>) {
         encode.bench_function(
             BenchmarkId::new("wireforms-encode-borrowed", case.size),
             |b| {
-                let message = F::borrow(&case.message);
+                let message = F::as_message(&case.message);
                 let mut buf = BytesMut::with_capacity(capacity);
                 b.iter(|| {
                     buf.clear();
@@ -271,9 +271,9 @@ fn frame(c: &mut Criterion) {
         .iter()
         .map(|&size| {
             let p = payload(size);
-            Case::<LengthFramed> {
+            Case::<Frame> {
                 size,
-                message: FrameBuf::new(p.clone()),
+                message: LengthFrameBuf::new(p.clone()),
                 limits: Default::default(),
                 peer: Peer::Length {
                     decoder: peers::frame,

@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
-use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine};
@@ -56,9 +56,9 @@ fn main() {
             size,
             passes,
         ),
-        "frame" => run::<LengthFramed>(
+        "frame" => run::<Frame>(
             path,
-            FrameBuf::new(p.clone()),
+            LengthFrameBuf::new(p.clone()),
             length(peers::frame, peers::frame, p),
             size,
             passes,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
-use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine};
@@ -191,7 +191,7 @@ fn frames_ours(d: Duration, len: usize) -> Received {
     let p = payload(len);
     scenarios::stream_batched(
         d,
-        move || FrameBuf::new(p.clone()),
+        move || LengthFrameBuf::new(p.clone()),
         FrameCodec::default(),
         |m| m.payload.len(),
     )
@@ -251,8 +251,8 @@ fn loopback_list() -> Vec<Scenario> {
             target(">= 2x peer", 2.0),
             |d| {
                 let p = payload(64);
-                scenarios::stream_into_batches::<LengthFramed, _>(d, move || {
-                    FrameBuf::new(p.clone())
+                scenarios::stream_into_batches::<Frame, _>(d, move || {
+                    LengthFrameBuf::new(p.clone())
                 })
             },
             Some(Box::new(|d| frames_peer(d, 64))),
@@ -439,9 +439,9 @@ fn in_memory_formats() -> [InMemoryFormat; 5] {
             sizes: &[16, 4096],
             case: |size| {
                 let p = payload(size);
-                case_of::<LengthFramed>(
+                case_of::<Frame>(
                     size,
-                    FrameBuf::new(p.clone()),
+                    LengthFrameBuf::new(p.clone()),
                     length_peer(peers::frame, peers::frame, p),
                     size == BATCH_SIZE,
                 )

@@ -85,7 +85,7 @@ pub fn lines() -> LinesCodec {
 mod test {
     use bytes::{Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
-    use wireforms::frame::FrameBuf;
+    use wireforms::frame::LengthFrameBuf;
     use wireforms::magic::{PacketBuf, PacketType};
     use wireforms::mux::{ChannelId, MuxFrameBuf};
     use wireforms::typed::{MessageType, TypedMessageBuf};
@@ -111,7 +111,7 @@ mod test {
 
     #[test]
     fn peers_read_our_bytes() {
-        let f = twice(&FrameBuf::new(&b"abc"[..]));
+        let f = twice(&LengthFrameBuf::new(&b"abc"[..]));
         assert_eq!(
             frames(super::frame(), &f),
             [b"abc".to_vec(), b"abc".to_vec()]

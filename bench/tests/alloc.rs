@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
-use wireforms::frame::{FrameBuf, LengthFramed};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf, PacketType};
 use wireforms::mux::{ChannelId, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine};
@@ -150,7 +150,7 @@ fn magic() {
 
 #[test]
 fn frame() {
-    check::<LengthFramed>(FrameBuf::new(&b"sixteen bytes..."[..]));
+    check::<Frame>(LengthFrameBuf::new(&b"sixteen bytes..."[..]));
 }
 
 #[test]

@@ -283,7 +283,7 @@ pub fn json_line<F: CliFormat>(
     message: &F::Message<'_>,
     size: usize,
 ) -> Result<()> {
-    let owned = F::to_owned(message);
+    let owned = F::to_owned_copy(message);
     let fields = serde_json::to_vec(&owned)?;
     out.extend_from_slice(format!("{{\"offset\":{offset},\"size\":{size},").as_bytes());
     // `fields` is a non-empty object: splice it in after its `{`.
@@ -555,7 +555,7 @@ pub fn message_from_line<F: CliFormat>(text: &str) -> Result<F::Owned> {
     let text = text.strip_suffix('\r').unwrap_or(text);
     let line = format!("{text}\n");
     let owned = match F::parse(line.as_bytes(), &F::Limits::default()) {
-        Ok(Status::Complete(m, _)) => F::to_owned(&m),
+        Ok(Status::Complete(m, _)) => F::to_owned_copy(&m),
         Ok(Status::Incomplete(_)) => bail!("not a whole line"),
         Err(e) => bail!("not JSON, nor a {} line `ID:COMMAND:ARGS`: {e}", F::NAME),
     };

@@ -197,7 +197,12 @@ pub fn lua() -> String {
     );
     t.push_str("local PROTOCOLS = {\n");
     for p in &PROTOCOLS {
-        let _ = writeln!(t, "  {{ prefix = {}, title = {},", lua_str(p.prefix), lua_str(p.title));
+        let _ = writeln!(
+            t,
+            "  {{ prefix = {}, title = {},",
+            lua_str(p.prefix),
+            lua_str(p.title)
+        );
         t.push_str("    errors = {");
         for (kind, section) in p.errors {
             let _ = write!(t, " {{ {}, {} }},", lua_str(kind), lua_str(section));
@@ -322,8 +327,16 @@ mod tests {
                     let numbered: Vec<_> = rows.iter().filter(|r| r[0] != "end").collect();
                     assert_eq!(numbered.len(), 3);
                     for (i, row) in numbered.iter().enumerate() {
-                        assert_eq!(row[1].to_lowercase(), request[i], "reqres request field {i}");
-                        assert_eq!(row[2].to_lowercase(), response[i], "reqres response field {i}");
+                        assert_eq!(
+                            row[1].to_lowercase(),
+                            request[i],
+                            "reqres request field {i}"
+                        );
+                        assert_eq!(
+                            row[2].to_lowercase(),
+                            response[i],
+                            "reqres response field {i}"
+                        );
                     }
                 }
             }
@@ -385,8 +398,14 @@ mod tests {
         else {
             panic!("lines");
         };
-        assert_eq!(req.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), request);
-        assert_eq!(res.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), response);
+        assert_eq!(
+            req.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            request
+        );
+        assert_eq!(
+            res.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            response
+        );
     }
 
     #[test]
@@ -394,7 +413,9 @@ mod tests {
         for p in &PROTOCOLS {
             for (kind, section) in p.errors {
                 assert!(
-                    wireforms::ErrorKind::ALL.iter().any(|k| k.as_str() == *kind),
+                    wireforms::ErrorKind::ALL
+                        .iter()
+                        .any(|k| k.as_str() == *kind),
                     "{kind} is not an error kind"
                 );
                 assert!(section.starts_with(p.prefix), "{section}");

@@ -7,7 +7,7 @@ use std::ops::Range;
 use anyhow::{bail, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wireforms::frame::{self, LengthFramed};
+use wireforms::frame::{self, Frame};
 use wireforms::magic::{self, Magic};
 use wireforms::mux::{self, Mux};
 use wireforms::reqres::{self, RequestLine, ResponseLine};
@@ -86,7 +86,7 @@ macro_rules! with_format {
                 $body
             }
             $crate::formats::Format::Frame => {
-                type $F = wireforms::frame::LengthFramed;
+                type $F = wireforms::frame::Frame;
                 $body
             }
             $crate::formats::Format::Mux => {
@@ -264,7 +264,7 @@ impl CliFormat for Magic {
     }
 }
 
-impl CliFormat for LengthFramed {
+impl CliFormat for Frame {
     const FORMAT: Format = Format::Frame;
 
     fn limits(args: &LimitArgs) -> Result<frame::Limits> {
@@ -280,7 +280,7 @@ impl CliFormat for LengthFramed {
         u64::from(limits.max_payload_len)
     }
 
-    fn fields(m: &frame::Frame<'_>, bytes: &[u8]) -> Vec<Field> {
+    fn fields(m: &frame::LengthFrame<'_>, bytes: &[u8]) -> Vec<Field> {
         vec![
             Field {
                 range: 0..4,

@@ -12,6 +12,7 @@ mod harness;
 mod hex;
 mod send;
 mod serve;
+mod shim;
 mod vectors;
 
 use std::path::PathBuf;
@@ -101,6 +102,11 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --exec 'wireforms harness --format typed' --format typed")]
     Harness(HarnessCmd),
+    /// This crate's request/response client or mux session behind the
+    /// client shim protocol of spec/harness.md.
+    #[command(after_help = "Example:\n  \
+        wireforms conform --client --shim --format mux --exec 'wireforms shim --format mux'")]
+    Shim(ShimCmd),
     /// Differential fuzzing of another decoder or server, this crate as the oracle.
     #[command(after_help = "Examples:\n  \
         wireforms fuzz --format typed --exec 'python3 my_decoder.py' --time 60s\n  \
@@ -266,10 +272,20 @@ struct ConformCmd {
     /// Test this server (host:port) instead of the built-in ones; needs --format.
     #[arg(long, short)]
     target: Option<String>,
-    /// Test a decoder: run CMD and send it every vector over the harness
-    /// protocol (spec/harness.md). Split at whitespace, no shell.
+    /// Test a decoder and encoder: run CMD and send it every vector over
+    /// the harness protocol (spec/harness.md); with --client, the client
+    /// to test. Split at whitespace, no shell.
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
+    /// Test a client (--exec CMD, --format request or mux): CMD is started
+    /// once per case with the server's address in WIREFORMS_ADDR and in
+    /// {addr}, and must exit within --timeout.
+    #[arg(long)]
+    client: bool,
+    /// The --client speaks the client shim protocol of spec/harness.md:
+    /// also judge what it delivered to its caller.
+    #[arg(long)]
+    shim: bool,
     /// Print a JSON report instead of lines.
     #[arg(long)]
     json: bool,
@@ -330,6 +346,18 @@ fn parse_format_or_all(s: &str) -> Result<FormatOrAll, String> {
         .ok_or_else(|| {
             format!("unknown format {s:?} (typed, magic, frame, mux, request, response or all)")
         })
+}
+
+#[derive(Args)]
+struct ShimCmd {
+    /// request or mux.
+    #[arg(long, short)]
+    format: Format,
+    /// How long a call, or a silent mux connection, is waited for.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// The server (default: the WIREFORMS_ADDR environment variable).
+    addr: Option<String>,
 }
 
 #[derive(Args)]
@@ -544,6 +572,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 format: c.format.0,
                 target: c.target,
                 exec: c.exec,
+                client: c.client,
+                shim: c.shim,
                 limits: c.limits,
                 json: c.json,
                 junit: c.junit,
@@ -561,6 +591,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }))
         }
         Command::Harness(c) => harness::harness(c.format),
+        Command::Shim(c) => {
+            init_logging("error", LogFormat::Text);
+            runtime()?.block_on(shim::shim(shim::ShimArgs {
+                format: c.format,
+                addr: c.addr,
+                timeout: c.timeout,
+            }))
+        }
         Command::Fuzz(c) => {
             init_logging("error", LogFormat::Text);
             runtime()?.block_on(fuzz::fuzz(fuzz::FuzzArgs {

@@ -96,7 +96,7 @@ fn parse_message<F: CliFormat>(text: &str) -> Result<F::Owned> {
             let line = format!("{text}\n");
             let limits = F::Limits::default();
             return match F::parse(line.as_bytes(), &limits) {
-                Ok(Status::Complete(m, _)) => Ok(F::to_owned(&m)),
+                Ok(Status::Complete(m, _)) => Ok(F::to_owned_copy(&m)),
                 Ok(Status::Incomplete(_)) => bail!("not a whole line"),
                 Err(e) => bail!("not a {} line `ID:COMMAND:ARGS`: {e}", F::NAME),
             };
@@ -142,7 +142,7 @@ where
     let mut offset = 0u64;
     for (i, message) in messages.iter().enumerate() {
         let n = i + 1;
-        let bytes = F::borrow(message)
+        let bytes = F::as_message(message)
             .to_bytes()
             .map_err(|e| anyhow!("message {n}: cannot encode: {e}"))?;
         if bytes.len() > max {
@@ -187,7 +187,7 @@ fn print_reply<F: CliFormat>(
     offset: u64,
     reply: &F::Owned,
 ) -> Result<()> {
-    let message = F::borrow(reply);
+    let message = F::as_message(reply);
     let raw = message
         .to_bytes()
         .map_err(|e| anyhow!("reply cannot be shown: {e}"))?;
@@ -268,7 +268,7 @@ async fn send_binary<F: CliFormat>(args: &SendArgs, texts: &[String]) -> Result<
                     Err(_) if got > 0 => break 'attempt,
                     Err(_) => bail!("message {n}: no reply within {:?}", args.timeout),
                     Ok(Some(Ok(reply))) => {
-                        let size = F::borrow(&reply).encoded_len() as u64;
+                        let size = F::as_message(&reply).encoded_len() as u64;
                         print_reply::<F>(args.json, &format!("reply to {n}: "), *offset, &reply)?;
                         *offset += size;
                         *replies += 1;

@@ -87,7 +87,7 @@ fn served_limits(args: &ServeArgs) -> Result<ServedLimits> {
     Ok(match args.format {
         Format::Typed => ServedLimits::Typed(Typed::limits(l)?),
         Format::Magic => ServedLimits::Magic(magic::Magic::limits(l)?),
-        Format::Frame => ServedLimits::Frame(wireforms::frame::LengthFramed::limits(l)?),
+        Format::Frame => ServedLimits::Frame(wireforms::frame::Frame::limits(l)?),
         Format::Mux => ServedLimits::Mux(wireforms::mux::Mux::limits(l)?),
         Format::Request => ServedLimits::Request(RequestLine::limits(l)?),
         Format::Response => {

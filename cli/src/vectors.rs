@@ -218,7 +218,7 @@ pub fn run_with<F: CliFormat>(input: &[u8], limits: &F::Limits, datagram: bool) 
     while offset < input.len() {
         match F::parse(&input[offset..], limits) {
             Ok(Status::Complete(m, len)) => {
-                messages.push(serde_json::to_value(F::to_owned(&m)).unwrap_or(Value::Null));
+                messages.push(serde_json::to_value(F::to_owned_copy(&m)).unwrap_or(Value::Null));
                 offset += len;
             }
             Ok(Status::Incomplete(needed)) => {

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use wireforms::frame::{Frame, Limits};
+use wireforms::frame::{LengthFrame, Limits};
 use wireforms::{Encode, Status};
 use wireforms_ffi::{
     wireforms_bytes, wireforms_error, wireforms_frame, wireforms_frame_limits_default,
@@ -33,7 +33,7 @@ type ParseFn = unsafe extern "C" fn(
 ) -> wireforms_status;
 
 fn stream() -> Vec<u8> {
-    let frame = Frame { payload: &PAYLOAD };
+    let frame = LengthFrame { payload: &PAYLOAD };
     let mut out = vec![0u8; frame.encoded_len() * FRAMES];
     for chunk in out.chunks_mut(frame.encoded_len()) {
         frame.emit(chunk).expect("room for the frame");
@@ -43,7 +43,7 @@ fn stream() -> Vec<u8> {
 
 fn rust_parse(input: &[u8], limits: &Limits) -> usize {
     let (mut at, mut total) = (0, 0);
-    while let Ok(Status::Complete(frame, len)) = Frame::parse(&input[at..], limits) {
+    while let Ok(Status::Complete(frame, len)) = LengthFrame::parse(&input[at..], limits) {
         total += frame.payload.len();
         at += len;
     }

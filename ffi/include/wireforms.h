@@ -988,9 +988,8 @@ wireforms_status wireforms_request_parse(const uint8_t *input,
  * `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
  * `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
  * with kind `trailing_bytes` (`len` counts the bytes after the line),
- * `incomplete` (an empty datagram) or the parser's error. A datagram that
- * is one line without its `\n` is copied once inside the call (at most
- * the line limit) to be parsed; the result still points into `input`.
+ * `incomplete` (an empty datagram) or the parser's error. Nothing is
+ * copied: the fields point into `input` whether or not it ends in `\n`.
  *
  * # Safety
  * As `wireforms_request_parse`, without `consumed` and `needed`.
@@ -1065,9 +1064,8 @@ wireforms_status wireforms_response_parse(const uint8_t *input,
  * `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
  * `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
  * with kind `trailing_bytes` (`len` counts the bytes after the line),
- * `incomplete` (an empty datagram) or the parser's error. A datagram that
- * is one line without its `\n` is copied once inside the call (at most
- * the line limit) to be parsed; the result still points into `input`.
+ * `incomplete` (an empty datagram) or the parser's error. Nothing is
+ * copied: the fields point into `input` whether or not it ends in `\n`.
  *
  * # Safety
  * As `wireforms_response_parse`, without `consumed` and `needed`.

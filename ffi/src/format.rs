@@ -100,7 +100,9 @@ pub(crate) unsafe fn parse<F: CFormat>(
     })
 }
 
-/// `wireforms_<format>_parse_datagram` (spec §7.2 of each binary format).
+/// `wireforms_<format>_parse_datagram` (spec §7.2 of each format): the
+/// library's `WireFormat::parse_datagram`, whose rules (trailing bytes, a
+/// line's optional final `\n`, an empty datagram) are the C ABI's too.
 ///
 /// # Safety
 /// The header's contract of `wireforms_<format>_parse_datagram`.
@@ -110,7 +112,6 @@ pub(crate) unsafe fn parse_datagram<F: CFormat>(
     limits: *const F::Limits,
     message: *mut F::Message,
     error: *mut wireforms_error,
-    trailing_section: &'static str,
 ) -> wireforms_status {
     guard(error, || -> Outcome {
         check_out(message, "message")?;
@@ -121,23 +122,7 @@ pub(crate) unsafe fn parse_datagram<F: CFormat>(
                 limits_of::<F>(limits)?,
             )
         };
-        let c = match F::Wire::parse(bytes, &limits)? {
-            Status::Complete(m, len) if len == bytes.len() => F::to_c(&m),
-            Status::Complete(_, len) => {
-                return Err(Error::TrailingBytes {
-                    len: bytes.len() - len,
-                    section: trailing_section,
-                }
-                .into())
-            }
-            Status::Incomplete(n) => {
-                return Err(Error::Incomplete {
-                    needed: n.size(),
-                    section: F::Wire::INCOMPLETE_SECTION,
-                }
-                .into())
-            }
-        };
+        let c = F::to_c(&F::Wire::parse_datagram(bytes, &limits)?);
         // SAFETY: passed check_out.
         unsafe { write_out(message, c) };
         Ok(wireforms_status::Ok)
@@ -232,98 +217,6 @@ pub(crate) unsafe fn reply<F: Reply>(
         let n = F::reply(&m, out)?;
         // SAFETY: passed check_out.
         unsafe { write_out(written, n) };
-        Ok(wireforms_status::Ok)
-    })
-}
-
-/// A text format's C struct with its pointers moved from one buffer to
-/// another of the same bytes.
-pub(crate) trait Rebase: CFormat {
-    fn rebase(c: Self::Message, from: *const u8, to: *const u8) -> Self::Message;
-}
-
-/// Moves `ptr`, which lies in the buffer at `from`, to the same offset in
-/// the buffer at `to` (address arithmetic only; nothing is read).
-pub(crate) fn moved(ptr: *const u8, from: *const u8, to: *const u8) -> *const u8 {
-    to.wrapping_add((ptr as usize).wrapping_sub(from as usize))
-}
-
-/// `wireforms_<line format>_parse_datagram` (spec reqres §7.2): the
-/// datagram holds one line, whose final `\n` may be left out.
-///
-/// As the library's datagram reader, a datagram without its final `\n` is
-/// read as if it had one. Only a datagram that is one whole line without
-/// its `\n` needs that `\n` in memory: it is copied once, into a buffer
-/// bounded by the line limit (checked first), and the fields are mapped
-/// back into the caller's buffer.
-///
-/// # Safety
-/// The header's contract of `wireforms_<line format>_parse_datagram`.
-pub(crate) unsafe fn parse_line_datagram<F: Rebase>(
-    input: *const u8,
-    input_len: usize,
-    limits: *const F::Limits,
-    message: *mut F::Message,
-    error: *mut wireforms_error,
-) -> wireforms_status {
-    guard(error, || -> Outcome {
-        check_out(message, "message")?;
-        // SAFETY: as in `parse`.
-        let (bytes, limits) = unsafe {
-            (
-                bytes_in(input, input_len, "input")?,
-                limits_of::<F>(limits)?,
-            )
-        };
-        // The bytes the library's datagram reader parses: the datagram,
-        // and a '\n' after it when it does not end with one.
-        let virtual_len = match bytes.last() {
-            Some(b'\n') => bytes.len(),
-            _ => bytes.len().saturating_add(1),
-        };
-        // Trailing bytes are those the peer sent after the line, not
-        // counting the '\n' added here.
-        let trailing = |len: usize| Error::TrailingBytes {
-            len: bytes.len().saturating_sub(len),
-            section: "reqres/7.2",
-        };
-        let c = match F::Wire::parse(bytes, &limits)? {
-            Status::Complete(m, len) if len == virtual_len => F::to_c(&m),
-            Status::Complete(_, len) => return Err(trailing(len).into()),
-            // No '\n' within the limit, and the datagram shorter than the
-            // limit (else the parser had refused it): one line without its
-            // '\n', so the copy is at most the line limit.
-            // An empty datagram holds no line at all (spec README, datagram
-            // mode): incomplete, as in the library's datagram reader, once
-            // the parser has had its say (a zero line limit refuses it).
-            Status::Incomplete(_) if bytes.is_empty() => {
-                return Err(Error::Incomplete {
-                    needed: None,
-                    section: <F::Wire as WireFormat>::INCOMPLETE_SECTION,
-                }
-                .into())
-            }
-            Status::Incomplete(_) => {
-                let mut line = Vec::with_capacity(virtual_len);
-                line.extend_from_slice(bytes);
-                line.push(b'\n');
-                let parsed = F::Wire::parse(&line, &limits)?;
-                match parsed {
-                    Status::Complete(m, len) if len == line.len() => {
-                        F::rebase(F::to_c(&m), line.as_ptr(), bytes.as_ptr())
-                    }
-                    Status::Complete(_, len) => return Err(trailing(len).into()),
-                    Status::Incomplete(_) => {
-                        return Err(Error::Internal {
-                            reason: "a line ending in '\\n' still needs bytes",
-                        }
-                        .into())
-                    }
-                }
-            }
-        };
-        // SAFETY: passed check_out.
-        unsafe { write_out(message, c) };
         Ok(wireforms_status::Ok)
     })
 }

@@ -29,7 +29,7 @@ pub struct wireforms_frame {
 struct FrameC;
 
 impl CFormat for FrameC {
-    type Wire = frame::LengthFramed;
+    type Wire = frame::Frame;
     type Limits = wireforms_frame_limits;
     type Message = wireforms_frame;
 
@@ -37,16 +37,16 @@ impl CFormat for FrameC {
         frame::Limits::new(c.max_payload_len)
     }
 
-    fn to_c(m: &frame::Frame<'_>) -> wireforms_frame {
+    fn to_c(m: &frame::LengthFrame<'_>) -> wireforms_frame {
         wireforms_frame {
             payload: wireforms_bytes::of(m.payload),
         }
     }
 
-    unsafe fn from_c<'a>(c: &wireforms_frame) -> Result<frame::Frame<'a>, Failure> {
+    unsafe fn from_c<'a>(c: &wireforms_frame) -> Result<frame::LengthFrame<'a>, Failure> {
         // SAFETY: forwarded contract (the payload is readable for 'a).
         let payload = unsafe { c.payload.get("payload") }?;
-        Ok(frame::Frame { payload })
+        Ok(frame::LengthFrame { payload })
     }
 
     fn parts(c: &wireforms_frame) -> [(*const u8, usize); 3] {
@@ -135,9 +135,7 @@ pub unsafe extern "C" fn wireforms_frame_parse_datagram(
     error: *mut wireforms_error,
 ) -> wireforms_status {
     // SAFETY: this function's contract is the one `format::parse_datagram` needs.
-    unsafe {
-        format::parse_datagram::<FrameC>(input, input_len, limits, message, error, "frame/7.2")
-    }
+    unsafe { format::parse_datagram::<FrameC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_frame_emit` writes for `*message`,

@@ -4,7 +4,7 @@ use wireforms::{reqres, Encode, Error};
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, moved, CFormat, Message, Rebase, Reply};
+use crate::format::{self, CFormat, Message, Reply};
 use crate::slices::wireforms_str;
 
 /// What a receiver of request or response lines enforces.
@@ -111,27 +111,12 @@ pub unsafe extern "C" fn wireforms_request_parse(
     unsafe { format::parse::<RequestC>(input, input_len, limits, message, consumed, needed, error) }
 }
 
-impl Rebase for RequestC {
-    fn rebase(c: wireforms_request, from: *const u8, to: *const u8) -> wireforms_request {
-        let field = |s: wireforms_str| wireforms_str {
-            data: moved(s.data.cast(), from, to).cast(),
-            len: s.len,
-        };
-        wireforms_request {
-            id: field(c.id),
-            command: field(c.command),
-            args: field(c.args),
-        }
-    }
-}
-
 /// Parses a datagram that must hold exactly one request line, whose final
 /// `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
 /// `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
 /// with kind `trailing_bytes` (`len` counts the bytes after the line),
-/// `incomplete` (an empty datagram) or the parser's error. A datagram that
-/// is one line without its `\n` is copied once inside the call (at most
-/// the line limit) to be parsed; the result still points into `input`.
+/// `incomplete` (an empty datagram) or the parser's error. Nothing is
+/// copied: the fields point into `input` whether or not it ends in `\n`.
 ///
 /// # Safety
 /// As `wireforms_request_parse`, without `consumed` and `needed`.
@@ -143,8 +128,8 @@ pub unsafe extern "C" fn wireforms_request_parse_datagram(
     message: *mut wireforms_request,
     error: *mut wireforms_error,
 ) -> wireforms_status {
-    // SAFETY: this function's contract is the one `format::parse_line_datagram` needs.
-    unsafe { format::parse_line_datagram::<RequestC>(input, input_len, limits, message, error) }
+    // SAFETY: this function's contract is the one `format::parse_datagram` needs.
+    unsafe { format::parse_datagram::<RequestC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_request_emit` writes for `*message`,
@@ -271,27 +256,12 @@ pub unsafe extern "C" fn wireforms_response_parse(
     }
 }
 
-impl Rebase for ResponseC {
-    fn rebase(c: wireforms_response, from: *const u8, to: *const u8) -> wireforms_response {
-        let field = |s: wireforms_str| wireforms_str {
-            data: moved(s.data.cast(), from, to).cast(),
-            len: s.len,
-        };
-        wireforms_response {
-            id: field(c.id),
-            status: field(c.status),
-            data: field(c.data),
-        }
-    }
-}
-
 /// Parses a datagram that must hold exactly one response line, whose final
 /// `\n` may be left out (`spec/reqres.md` §7.2): `WIREFORMS_STATUS_OK` with
 /// `*message`, whose fields point into `input`, or `WIREFORMS_STATUS_ERROR`
 /// with kind `trailing_bytes` (`len` counts the bytes after the line),
-/// `incomplete` (an empty datagram) or the parser's error. A datagram that
-/// is one line without its `\n` is copied once inside the call (at most
-/// the line limit) to be parsed; the result still points into `input`.
+/// `incomplete` (an empty datagram) or the parser's error. Nothing is
+/// copied: the fields point into `input` whether or not it ends in `\n`.
 ///
 /// # Safety
 /// As `wireforms_response_parse`, without `consumed` and `needed`.
@@ -303,8 +273,8 @@ pub unsafe extern "C" fn wireforms_response_parse_datagram(
     message: *mut wireforms_response,
     error: *mut wireforms_error,
 ) -> wireforms_status {
-    // SAFETY: this function's contract is the one `format::parse_line_datagram` needs.
-    unsafe { format::parse_line_datagram::<ResponseC>(input, input_len, limits, message, error) }
+    // SAFETY: this function's contract is the one `format::parse_datagram` needs.
+    unsafe { format::parse_datagram::<ResponseC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_response_emit` writes for `*message`,

@@ -142,9 +142,7 @@ pub unsafe extern "C" fn wireforms_magic_parse_datagram(
     error: *mut wireforms_error,
 ) -> wireforms_status {
     // SAFETY: this function's contract is the one `format::parse_datagram` needs.
-    unsafe {
-        format::parse_datagram::<MagicC>(input, input_len, limits, message, error, "magic/7.2")
-    }
+    unsafe { format::parse_datagram::<MagicC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_magic_emit` writes for `*message`,

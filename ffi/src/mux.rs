@@ -154,7 +154,7 @@ pub unsafe extern "C" fn wireforms_mux_parse_datagram(
     error: *mut wireforms_error,
 ) -> wireforms_status {
     // SAFETY: this function's contract is the one `format::parse_datagram` needs.
-    unsafe { format::parse_datagram::<MuxC>(input, input_len, limits, message, error, "mux/7.2") }
+    unsafe { format::parse_datagram::<MuxC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_mux_emit` writes for `*message`,

@@ -583,7 +583,7 @@ fn reference_replies_match_the_library() {
         wireforms_frame_reference_reply_len,
         wireforms_frame_reference_reply,
     );
-    let want = frame::reference_reply(&frame::Frame { payload: &all });
+    let want = frame::reference_reply(&frame::LengthFrame { payload: &all });
     assert_eq!(got, want.to_bytes().unwrap().to_vec());
     // A mux request long enough for a reply of two frames.
     let long = vec![b'x'; 65_530];

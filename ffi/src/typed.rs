@@ -138,9 +138,7 @@ pub unsafe extern "C" fn wireforms_typed_parse_datagram(
     error: *mut wireforms_error,
 ) -> wireforms_status {
     // SAFETY: this function's contract is the one `format::parse_datagram` needs.
-    unsafe {
-        format::parse_datagram::<TypedC>(input, input_len, limits, message, error, "typed/7.2")
-    }
+    unsafe { format::parse_datagram::<TypedC>(input, input_len, limits, message, error) }
 }
 
 /// The exact number of bytes `wireforms_typed_emit` writes for `*message`,

@@ -193,7 +193,7 @@ impl Abi for magic::Magic {
     }
 }
 
-impl Abi for frame::LengthFramed {
+impl Abi for frame::Frame {
     type C = wireforms_frame;
     type CLimits = wireforms_frame_limits;
     const PARSE: ParseFn<Self::CLimits, Self::C> = wireforms_frame_parse;
@@ -216,13 +216,13 @@ impl Abi for frame::LengthFramed {
             payload: empty_bytes(),
         }
     }
-    fn same(c: &Self::C, m: &frame::Frame<'_>) -> bool {
+    fn same(c: &Self::C, m: &frame::LengthFrame<'_>) -> bool {
         same_slice(&c.payload, m.payload)
     }
-    fn holds(c: &Self::C, o: &frame::FrameBuf, input: &[u8]) -> bool {
+    fn holds(c: &Self::C, o: &frame::LengthFrameBuf, input: &[u8]) -> bool {
         bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
-    fn reply(m: &frame::Frame<'_>) -> Option<Result<Vec<u8>, Error>> {
+    fn reply(m: &frame::LengthFrame<'_>) -> Option<Result<Vec<u8>, Error>> {
         Some(bytes_of(frame::reference_reply(m).to_bytes()))
     }
 }
@@ -555,7 +555,7 @@ pub fn ffi_decode(input: &[u8]) {
     match selector % 6 {
         0 => with_limits::<typed::Typed>(selector, rest),
         1 => with_limits::<magic::Magic>(selector, rest),
-        2 => with_limits::<frame::LengthFramed>(selector, rest),
+        2 => with_limits::<frame::Frame>(selector, rest),
         3 => with_limits::<mux::Mux>(selector, rest),
         4 => with_limits::<reqres::RequestLine>(selector, rest),
         _ => with_limits::<reqres::ResponseLine>(selector, rest),

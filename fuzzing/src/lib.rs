@@ -227,7 +227,7 @@ impl FuzzFormat for magic::Magic {
     }
 }
 
-impl FuzzFormat for frame::LengthFramed {
+impl FuzzFormat for frame::Frame {
     const HEADER_LEN: usize = frame::HEADER_LEN;
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
@@ -249,7 +249,7 @@ impl FuzzFormat for frame::LengthFramed {
             Ok(len)
         })
     }
-    fn unencodable(_: &frame::Frame<'_>) -> bool {
+    fn unencodable(_: &frame::LengthFrame<'_>) -> bool {
         false
     }
 }
@@ -445,9 +445,9 @@ fn check_complete<F: FuzzFormat>(
     let consumed = &data[..len];
     // Messages are compared in their owned form: the borrowed forms of two
     // buffers have different lifetimes.
-    let owned = F::to_owned(&message);
+    let owned = F::to_owned_copy(&message);
     let parses_to = |bytes: &[u8]| match F::parse(bytes, limits) {
-        Ok(Status::Complete(m, l)) => l == bytes.len() && F::to_owned(&m) == owned,
+        Ok(Status::Complete(m, l)) => l == bytes.len() && F::to_owned_copy(&m) == owned,
         _ => false,
     };
     // The message depends on its own bytes only.
@@ -499,7 +499,7 @@ fn check_complete<F: FuzzFormat>(
     }
 
     // The owned forms: copying and zero-copy agree.
-    assert_eq!(F::to_owned(&F::borrow(&owned)), owned);
+    assert_eq!(F::to_owned_copy(&F::as_message(&owned)), owned);
     let frame = Bytes::copy_from_slice(consumed);
     let reparsed = F::parse(&frame, limits);
     if let Ok(Status::Complete(in_frame, _)) = reparsed {
@@ -580,7 +580,7 @@ pub fn roundtrip<F: FuzzFormat>(owned: &F::Owned) {
                 "{}: the whole encoding is one message",
                 F::NAME
             );
-            assert_eq!(&F::to_owned(&message), owned);
+            assert_eq!(&F::to_owned_copy(&message), owned);
             assert_eq!(&F::to_owned_in(&message, &wire), owned);
         }
         // The serializer writes any version byte; a receiver speaks only 1.
@@ -678,7 +678,7 @@ fn decode_at_once<F: FuzzFormat>(data: &[u8], limits: &F::Limits, answer_last: b
         let rest = &data[at..];
         match F::parse(rest, limits) {
             Ok(Status::Complete(message, len)) => {
-                messages.push(F::to_owned(&message));
+                messages.push(F::to_owned_copy(&message));
                 at += len;
             }
             Ok(Status::Incomplete(_)) if rest.is_empty() => break None,
@@ -690,7 +690,7 @@ fn decode_at_once<F: FuzzFormat>(data: &[u8], limits: &F::Limits, answer_last: b
                 match parsed {
                     Ok(Status::Complete(message, len)) => {
                         assert_eq!(len, line.len());
-                        messages.push(F::to_owned(&message));
+                        messages.push(F::to_owned_copy(&message));
                         break None;
                     }
                     Ok(Status::Incomplete(n)) => panic!("a terminated line still needs {n:?}"),
@@ -829,7 +829,7 @@ pub fn batch<F: FuzzFormat>(input: &[u8]) {
             fed += piece.len();
             for item in decoder.decode(&buf) {
                 match item {
-                    Ok(message) => got.push(F::to_owned(&message)),
+                    Ok(message) => got.push(F::to_owned_copy(&message)),
                     Err(e) => {
                         got_end = Some(e);
                         break 'stream;
@@ -847,7 +847,7 @@ pub fn batch<F: FuzzFormat>(input: &[u8]) {
                 Ok(Some(batch)) => {
                     for item in batch {
                         match item {
-                            Ok(message) => got.push(F::to_owned(&message)),
+                            Ok(message) => got.push(F::to_owned_copy(&message)),
                             Err(e) => {
                                 got_end = Some(e);
                                 break 'stream;
@@ -882,7 +882,7 @@ fn batch_any(input: &[u8]) {
     match format % 6 {
         0 => batch::<typed::Typed>(rest),
         1 => batch::<magic::Magic>(rest),
-        2 => batch::<frame::LengthFramed>(rest),
+        2 => batch::<frame::Frame>(rest),
         3 => batch::<mux::Mux>(rest),
         4 => batch::<reqres::RequestLine>(rest),
         _ => batch::<reqres::ResponseLine>(rest),
@@ -927,19 +927,19 @@ macro_rules! targets {
 targets! {
     decode_typed => decode::<typed::Typed>;
     decode_magic => decode::<magic::Magic>;
-    decode_frame => decode::<frame::LengthFramed>;
+    decode_frame => decode::<frame::Frame>;
     decode_mux => decode::<mux::Mux>;
     decode_request => decode::<reqres::RequestLine>;
     decode_response => decode::<reqres::ResponseLine>;
     roundtrip_typed => |d| with_arbitrary(d, |m| roundtrip::<typed::Typed>(&m));
     roundtrip_magic => |d| with_arbitrary(d, |m| roundtrip::<magic::Magic>(&m));
-    roundtrip_frame => |d| with_arbitrary(d, |m| roundtrip::<frame::LengthFramed>(&m));
+    roundtrip_frame => |d| with_arbitrary(d, |m| roundtrip::<frame::Frame>(&m));
     roundtrip_mux => |d| with_arbitrary(d, |m| roundtrip::<mux::Mux>(&m));
     roundtrip_request => |d| with_arbitrary(d, |m| roundtrip::<reqres::RequestLine>(&m));
     roundtrip_response => |d| with_arbitrary(d, |m| roundtrip::<reqres::ResponseLine>(&m));
     codec_typed => codec::<typed::Typed>;
     codec_magic => codec::<magic::Magic>;
-    codec_frame => codec::<frame::LengthFramed>;
+    codec_frame => codec::<frame::Frame>;
     codec_mux => codec::<mux::Mux>;
     codec_request => codec::<reqres::RequestLine>;
     codec_response => codec::<reqres::ResponseLine>;

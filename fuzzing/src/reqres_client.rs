@@ -271,7 +271,7 @@ async fn run_client(script: &ClientScript, clock: Clock) -> ClientReport {
     let mut at = 0;
     while let Ok(Status::Complete(r, len)) = reqres::ResponseLine::parse(&peer.sent[at..], &limits)
     {
-        responses.push(<reqres::ResponseLine as WireFormat>::to_owned(&r));
+        responses.push(<reqres::ResponseLine as WireFormat>::to_owned_copy(&r));
         at += len;
     }
     // Let the reader take whatever the pipe still holds: each of those lines

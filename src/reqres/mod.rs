@@ -129,6 +129,7 @@ pub(crate) mod section {
     #[cfg(feature = "alloc")]
     pub const UNANSWERABLE: &str = "reqres/6";
     pub const SENDER_LIMIT: &str = "reqres/4";
+    pub const DATAGRAM: &str = "reqres/7.2";
 }
 
 /// What a receiver enforces.
@@ -220,6 +221,33 @@ fn parse_fields<'a>(
         Status::Complete(line, len) => (line, len),
         Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
     };
+    line_fields(line).map(|fields| Status::Complete(fields, len))
+}
+
+/// The fields of a datagram that holds one line, whose final `LF` may be
+/// left out (spec §7.2): without it, the line is the whole datagram and
+/// still counts an `LF` towards the limit, as if the sender had sent one.
+fn datagram_fields<'a>(datagram: &'a [u8], limits: &Limits) -> Result<Fields<'a>, Error> {
+    match parse_fields(datagram, 0, limits)? {
+        Status::Complete(fields, len) if len == datagram.len() => Ok(fields),
+        Status::Complete(_, len) => Err(Error::TrailingBytes {
+            len: datagram.len().saturating_sub(len),
+            section: section::DATAGRAM,
+        }),
+        // An empty datagram holds no line at all (a zero limit refused it
+        // above, as a stream's end does).
+        Status::Incomplete(_) if datagram.is_empty() => Err(Error::Incomplete {
+            needed: None,
+            section: section::INCOMPLETE,
+        }),
+        // No LF, and fewer than max_line_len bytes (else split_line refused
+        // them): with its LF the line is within the limit.
+        Status::Incomplete(_) => line_fields(datagram.strip_suffix(&[CR]).unwrap_or(datagram)),
+    }
+}
+
+/// Checks and splits a line, its ending already removed.
+fn line_fields<'a>(line: &'a [u8]) -> Result<Fields<'a>, Error> {
     // spec §5.4: reject, never replace, bytes that are not UTF-8.
     let line = core::str::from_utf8(line).map_err(|e| Error::InvalidUtf8 {
         offset: e.valid_up_to(),
@@ -233,7 +261,7 @@ fn parse_fields<'a>(
     );
     let parsed: nom::IResult<&str, Fields<'a>, nom::error::Error<&str>> = fields.parse(line);
     match parsed {
-        Ok((_, fields)) => Ok(Status::Complete(fields, len)),
+        Ok((_, fields)) => Ok(fields),
         Err(_) => Err(Error::Malformed {
             reason: "fewer than two ':'",
             offset: line.len(),
@@ -460,6 +488,7 @@ impl WireFormat for RequestLine {
     // A line has no header: its limit is checked on every byte.
     const FIXED_HEADER_LEN: usize = 0;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
     type Message<'a> = Request<'a>;
     #[cfg(feature = "alloc")]
@@ -481,6 +510,11 @@ impl WireFormat for RequestLine {
                 args,
             }),
         )
+    }
+
+    fn parse_datagram<'a>(datagram: &'a [u8], limits: &Limits) -> Result<Request<'a>, Error> {
+        let (id, command, args) = datagram_fields(datagram, limits)?;
+        Ok(Request { id, command, args })
     }
 
     /// One pass: the line is split and each field checked once, not
@@ -510,13 +544,13 @@ impl WireFormat for RequestLine {
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &Request<'_>) -> RequestBuf {
+    fn to_owned_copy(message: &Request<'_>) -> RequestBuf {
         RequestBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &RequestBuf) -> Request<'_> {
-        owned.as_request()
+    fn as_message(owned: &RequestBuf) -> Request<'_> {
+        owned.as_message()
     }
 }
 
@@ -530,6 +564,7 @@ impl WireFormat for ResponseLine {
     // A line has no header: its limit is checked on every byte.
     const FIXED_HEADER_LEN: usize = 0;
     const SENDER_LIMIT_SECTION: &'static str = section::SENDER_LIMIT;
+    const DATAGRAM_SECTION: &'static str = section::DATAGRAM;
     type Limits = Limits;
     type Message<'a> = Response<'a>;
     #[cfg(feature = "alloc")]
@@ -551,6 +586,11 @@ impl WireFormat for ResponseLine {
                 data,
             }),
         )
+    }
+
+    fn parse_datagram<'a>(datagram: &'a [u8], limits: &Limits) -> Result<Response<'a>, Error> {
+        let (id, status, data) = datagram_fields(datagram, limits)?;
+        Ok(Response { id, status, data })
     }
 
     /// One pass: the line is split and each field checked once, not
@@ -580,13 +620,13 @@ impl WireFormat for ResponseLine {
     }
 
     #[cfg(feature = "alloc")]
-    fn to_owned(message: &Response<'_>) -> ResponseBuf {
+    fn to_owned_copy(message: &Response<'_>) -> ResponseBuf {
         ResponseBuf::from(*message)
     }
 
     #[cfg(feature = "alloc")]
-    fn borrow(owned: &ResponseBuf) -> Response<'_> {
-        owned.as_response()
+    fn as_message(owned: &ResponseBuf) -> Response<'_> {
+        owned.as_message()
     }
 }
 

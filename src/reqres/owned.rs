@@ -158,7 +158,7 @@ impl RequestBuf {
     }
 
     /// A borrowed view.
-    pub fn as_request(&self) -> Request<'_> {
+    pub fn as_message(&self) -> Request<'_> {
         Request {
             id: &self.id,
             command: &self.command,
@@ -230,7 +230,7 @@ impl ResponseBuf {
     }
 
     /// A borrowed view.
-    pub fn as_response(&self) -> Response<'_> {
+    pub fn as_message(&self) -> Response<'_> {
         Response {
             id: &self.id,
             status: &self.status,
@@ -307,7 +307,7 @@ mod test {
         let limits = Limits { max_line_len: 24 };
         for &line in LINES {
             let parsed = RequestLine::parse(line, &limits)
-                .map(|s| s.map(|r| <RequestLine as WireFormat>::to_owned(&r)));
+                .map(|s| s.map(|r| <RequestLine as WireFormat>::to_owned_copy(&r)));
             let mut src = BytesMut::from(line);
             let split = split_fields(&mut src, &limits, 0)
                 .map(|s| s.map(|(id, command, args)| RequestBuf { id, command, args }));

@@ -513,14 +513,14 @@ mod owned {
         let owned = RequestLine::to_owned_in(&req, &frame);
         assert_eq!(owned, RequestBuf::new("1", "ECHO", "hello"));
         assert_eq!(owned.args.as_bytes().as_ptr(), frame[7..].as_ptr());
-        assert_eq!(RequestLine::borrow(&owned), req);
-        assert_eq!(<RequestLine as WireFormat>::to_owned(&req), owned);
+        assert_eq!(RequestLine::as_message(&owned), req);
+        assert_eq!(<RequestLine as WireFormat>::to_owned_copy(&req), owned);
 
         let frame = Bytes::from_static(b"1:OK:hello\n");
         let resp = response(&frame);
         let owned = ResponseLine::to_owned_in(&resp, &frame);
         assert_eq!(owned.data.as_bytes().as_ptr(), frame[5..].as_ptr());
-        assert_eq!(ResponseLine::borrow(&owned), resp);
+        assert_eq!(ResponseLine::as_message(&owned), resp);
         assert_eq!(owned.to_bytes().unwrap(), &frame[..]);
     }
 

@@ -5,7 +5,7 @@
 //! message costs: a `split_to`, a `freeze` and, when it is dropped, a
 //! reference count. [`BatchDecoder`] yields each message as the format's
 //! borrowed type (`F::Message<'a>`: [`TypedMessage`](crate::typed::TypedMessage),
-//! [`Frame`](crate::frame::Frame), …) pointing into the caller's buffer;
+//! [`LengthFrame`](crate::frame::LengthFrame), …) pointing into the caller's buffer;
 //! nothing is split, counted or copied, and the buffer is advanced once per
 //! batch. [`BatchReader`] is the thin async shell over an [`AsyncRead`].
 //!
@@ -27,16 +27,16 @@
 //!
 //! The price of borrowing: a batch must be dropped before the next is read.
 //! A caller that keeps a message converts it
-//! ([`WireFormat::to_owned`], a copy).
+//! ([`WireFormat::to_owned_copy`], a copy).
 //!
 //! ```
-//! use wireforms::frame::LengthFramed;
+//! use wireforms::frame::Frame;
 //! use wireforms::transport::batch::BatchReader;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), wireforms::Error> {
 //! let wire: &[u8] = b"\x00\x00\x00\x02hi\x00\x00\x00\x03you";
-//! let mut reader = BatchReader::<_, LengthFramed>::new(wire, Default::default());
+//! let mut reader = BatchReader::<_, Frame>::new(wire, Default::default());
 //! let mut payloads = Vec::new();
 //! while let Some(batch) = reader.next_batch().await {
 //!     for frame in batch? {
@@ -191,7 +191,7 @@ impl<F: WireFormat> BatchDecoder<F> {
             };
         }
         // Only a text line can be completed by its terminator (as the codec).
-        if self.answer_unterminated_last_line && matches!(F::NAME, "request" | "response") {
+        if self.answer_unterminated_last_line && F::IS_LINE {
             if !buf.ends_with(b"\n") {
                 buf.extend_from_slice(b"\n");
             }
@@ -395,10 +395,7 @@ impl<R: AsyncRead + Unpin, F: WireFormat> BatchReader<R, F> {
                         .err()
                         .map(Err);
                 }
-                if !line_ended
-                    && self.decoder.answer_unterminated_last_line
-                    && matches!(F::NAME, "request" | "response")
-                {
+                if !line_ended && self.decoder.answer_unterminated_last_line && F::IS_LINE {
                     self.buf.extend_from_slice(b"\n");
                     line_ended = true;
                     continue;

@@ -47,8 +47,8 @@
 //! |---|---|
 //! | `WireCodec<F>` = `WireCodec<F, Owned>` (the aliases [`TypedCodec`], …) | `F::Owned` ([`TypedMessageBuf`](crate::typed::TypedMessageBuf), …) |
 //! | `WireCodec<F, Borrowed>` | `F::Message<'a>` ([`TypedMessage`](crate::typed::TypedMessage), …), any `'a` |
-//! | [`FrameBytesCodec`] = `WireCodec<LengthFramed, PayloadBytes>` | [`Bytes`] payloads |
-//! | [`FrameSliceCodec`] = `WireCodec<LengthFramed, PayloadSlice>` | `&[u8]` payloads |
+//! | [`FrameBytesCodec`] = `WireCodec<Frame, PayloadBytes>` | [`Bytes`] payloads |
+//! | [`FrameSliceCodec`] = `WireCodec<Frame, PayloadSlice>` | `&[u8]` payloads |
 //!
 //! One item type per codec type is what keeps `SinkExt::flush`, `close` and
 //! `poll_ready` free of type annotations: with two `Encoder` impls on one
@@ -111,7 +111,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{Decoder, Encoder, Framed, FramedRead, FramedWrite};
 
-use crate::frame::{Frame, LengthFramed};
+use crate::frame::{Frame, LengthFrame};
 use crate::wire::{Encode, LengthLimit, Needed, Status, WireFormat};
 use crate::{frame, magic, mux, reqres, typed, Error};
 
@@ -161,13 +161,13 @@ pub type TypedCodec = WireCodec<typed::Typed>;
 /// Codec for the magic header packet.
 pub type MagicCodec = WireCodec<magic::Magic>;
 /// Codec for the length frame.
-pub type FrameCodec = WireCodec<frame::LengthFramed>;
+pub type FrameCodec = WireCodec<frame::Frame>;
 /// Codec for the length frame that encodes [`Bytes`] payloads, as
 /// tokio-util's `LengthDelimitedCodec` does (and decodes
-/// [`FrameBuf`](crate::frame::FrameBuf)s, whose `payload` is a `Bytes`).
-pub type FrameBytesCodec = WireCodec<frame::LengthFramed, PayloadBytes>;
+/// [`LengthFrameBuf`](crate::frame::LengthFrameBuf)s, whose `payload` is a `Bytes`).
+pub type FrameBytesCodec = WireCodec<frame::Frame, PayloadBytes>;
 /// Codec for the length frame that encodes `&[u8]` payloads.
-pub type FrameSliceCodec = WireCodec<frame::LengthFramed, PayloadSlice>;
+pub type FrameSliceCodec = WireCodec<frame::Frame, PayloadSlice>;
 /// Codec for mux frames.
 pub type MuxCodec = WireCodec<mux::Mux>;
 /// Codec for request lines.
@@ -354,7 +354,7 @@ impl<F: WireFormat, E> Decoder for WireCodec<F, E> {
         }
         // Only a text line can be completed by its terminator; a binary
         // message cut short stays incomplete whatever the setting says.
-        if self.answer_unterminated_last_line && matches!(F::NAME, "request" | "response") {
+        if self.answer_unterminated_last_line && F::IS_LINE {
             // Terminate the last line ourselves; the line limit still holds
             // because the terminator counts towards it.
             buf.extend_from_slice(b"\n");
@@ -399,21 +399,21 @@ impl<'a, F: WireFormat> Encoder<F::Message<'a>> for WireCodec<F, Borrowed> {
 
 /// # Errors
 /// As the owned encoder.
-impl Encoder<Bytes> for WireCodec<LengthFramed, PayloadBytes> {
+impl Encoder<Bytes> for WireCodec<Frame, PayloadBytes> {
     type Error = Error;
 
     fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_checked(&Frame { payload: &payload }, dst)
+        self.encode_checked(&LengthFrame { payload: &payload }, dst)
     }
 }
 
 /// # Errors
 /// As the owned encoder.
-impl<'a> Encoder<&'a [u8]> for WireCodec<LengthFramed, PayloadSlice> {
+impl<'a> Encoder<&'a [u8]> for WireCodec<Frame, PayloadSlice> {
     type Error = Error;
 
     fn encode(&mut self, payload: &'a [u8], dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_checked(&Frame { payload }, dst)
+        self.encode_checked(&LengthFrame { payload }, dst)
     }
 }
 

@@ -24,7 +24,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::frame::{self, FrameBuf, LengthFramed};
+use crate::frame::{self, Frame, LengthFrameBuf};
 use crate::magic::{self, Magic, PacketBuf};
 use crate::mux::{self, Mux, MuxFrameBuf};
 use crate::reqres::{self, RequestBuf, RequestLine, ResponseBuf, ResponseLine};
@@ -62,7 +62,7 @@ pub fn magic(
 
 /// The magic reference reply over owned packets, sharing the payload (spec magic §6).
 pub fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
-    let reply = magic::reference_reply(&request.as_packet());
+    let reply = magic::reference_reply(&request.as_message());
     vec![PacketBuf {
         version: reply.version,
         packet_type: reply.packet_type,
@@ -75,13 +75,13 @@ pub fn magic_reply(request: PacketBuf) -> Vec<PacketBuf> {
 pub fn frame(
     limits: frame::Limits,
     options: ServerOptions,
-) -> Server<LengthFramed, LengthFramed, ReplyFn<LengthFramed, LengthFramed>> {
+) -> Server<Frame, Frame, ReplyFn<Frame, Frame>> {
     Server::new(limits, options, frame_reply)
 }
 
 /// The length-frame reference reply over owned frames (spec frame §6).
-pub fn frame_reply(request: FrameBuf) -> Vec<FrameBuf> {
-    vec![frame::reference_reply(&request.as_frame())]
+pub fn frame_reply(request: LengthFrameBuf) -> Vec<LengthFrameBuf> {
+    vec![frame::reference_reply(&request.as_message())]
 }
 
 /// The mux reference server: channel N's payload echoed on channel N after
@@ -94,7 +94,7 @@ pub fn mux(limits: mux::Limits, options: ServerOptions) -> Server<Mux, Mux, MuxR
 /// The mux reference reply over owned frames, split at the format's 65,535
 /// bytes (spec mux §6); servers use [`MuxReplies`].
 pub fn mux_reply(request: MuxFrameBuf) -> Vec<MuxFrameBuf> {
-    mux::reference_reply(&request.as_frame())
+    mux::reference_reply(&request.as_message())
 }
 
 /// The mux reference handler: [`mux::reference_reply_within`] the payload
@@ -113,7 +113,7 @@ impl MuxReplies {
 
 impl Handler<MuxFrameBuf, MuxFrameBuf> for MuxReplies {
     fn replies(&self, request: MuxFrameBuf) -> Result<Vec<MuxFrameBuf>, Error> {
-        mux::reference_reply_within(&request.as_frame(), &self.limits)
+        mux::reference_reply_within(&request.as_message(), &self.limits)
     }
 }
 
@@ -136,7 +136,7 @@ pub fn request(
 /// The request/response reference reply over owned lines, with no line
 /// limit (spec reqres §6); servers use [`RequestReplies`].
 pub fn request_reply(request: RequestBuf) -> Vec<ResponseBuf> {
-    vec![reqres::reference_reply(&request.as_request())]
+    vec![reqres::reference_reply(&request.as_message())]
 }
 
 /// The request/response reference handler: [`reqres::reference_reply_within`]
@@ -155,6 +155,6 @@ impl RequestReplies {
 
 impl Handler<RequestBuf, ResponseBuf> for RequestReplies {
     fn replies(&self, request: RequestBuf) -> Result<Vec<ResponseBuf>, Error> {
-        reqres::reference_reply_within(&request.as_request(), &self.limits).map(|r| vec![r])
+        reqres::reference_reply_within(&request.as_message(), &self.limits).map(|r| vec![r])
     }
 }

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::transport::server::Handler;
-use crate::wire::{Encode, Status, WireFormat};
+use crate::wire::{Encode, WireFormat};
 use crate::Error;
 
 /// Largest UDP payload: 65,535 bytes less the 8-byte UDP header, as over
@@ -117,46 +117,8 @@ pub fn parse_datagram<F: WireFormat>(
     datagram: Bytes,
     limits: &F::Limits,
 ) -> Result<F::Owned, Error> {
-    // The text formats may leave out the last line ending in a datagram
-    // (an empty datagram still holds no line at all).
-    let add_lf = is_text::<F>() && !datagram.is_empty() && !datagram.ends_with(b"\n");
-    let datagram = if add_lf {
-        let mut terminated = BytesMut::with_capacity(datagram.len() + 1);
-        terminated.extend_from_slice(&datagram);
-        terminated.extend_from_slice(b"\n");
-        terminated.freeze()
-    } else {
-        datagram
-    };
-    let status = F::parse(&datagram, limits)?.map(|_| ());
-    match status {
-        Status::Complete((), len) if len == datagram.len() => {
-            crate::wire::owned_in::<F>(&datagram, limits)
-        }
-        // Count what the peer sent, not the LF added here.
-        Status::Complete((), len) => Err(Error::TrailingBytes {
-            len: datagram.len() - len - usize::from(add_lf),
-            section: datagram_section(F::NAME),
-        }),
-        Status::Incomplete(needed) => Err(Error::Incomplete {
-            needed: needed.size(),
-            section: F::INCOMPLETE_SECTION,
-        }),
-    }
-}
-
-fn is_text<F: WireFormat>() -> bool {
-    matches!(F::NAME, "request" | "response")
-}
-
-fn datagram_section(format: &str) -> &'static str {
-    match format {
-        "typed" => "typed/7.2",
-        "magic" => "magic/7.2",
-        "frame" => "frame/7.2",
-        "mux" => "mux/7.2",
-        _ => "reqres/7.2",
-    }
+    let message = F::parse_datagram(&datagram, limits)?;
+    Ok(F::to_owned_in(&message, &datagram))
 }
 
 impl<F: WireFormat> Decoder for DatagramCodec<F> {
@@ -179,7 +141,10 @@ impl<F: WireFormat> Decoder for DatagramCodec<F> {
 impl<F: WireFormat> Encoder<F::Owned> for DatagramCodec<F> {
     type Error = Error;
 
+    /// Refuses, with [`Error::TooLarge`] and nothing written, a message
+    /// that this codec's own limits would refuse to decode.
     fn encode(&mut self, item: F::Owned, dst: &mut BytesMut) -> Result<(), Error> {
+        F::check_encoded_len(item.encoded_len(), &self.limits)?;
         item.encode(dst)
     }
 }

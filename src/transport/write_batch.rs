@@ -189,15 +189,15 @@ impl Buf for WriteBatch {
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::frame::FrameBuf;
+    use crate::frame::LengthFrameBuf;
 
     #[tokio::test]
     async fn small_frames_are_coalesced_and_large_payloads_shared() {
         let large = Bytes::from(vec![7u8; SHARE_FROM]);
         let mut batch = WriteBatch::new();
-        batch.push(&FrameBuf::new("ab")).unwrap();
-        batch.push(&FrameBuf::new(large.clone())).unwrap();
-        batch.push(&FrameBuf::new("c")).unwrap();
+        batch.push(&LengthFrameBuf::new("ab")).unwrap();
+        batch.push(&LengthFrameBuf::new(large.clone())).unwrap();
+        batch.push(&LengthFrameBuf::new("c")).unwrap();
         // [hdr ab hdr] [large payload] [hdr c]
         let mut slices = [IoSlice::new(&[]); 8];
         assert_eq!(batch.chunks_vectored(&mut slices), 3);

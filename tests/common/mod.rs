@@ -54,7 +54,7 @@ pub fn encode_then_parse<F: WireFormat>(owned: &F::Owned, trailing: &[u8], limit
         Status::Complete(message, len) => {
             assert_eq!(len, total, "consumed exactly encoded_len()");
             assert_eq!(message.encoded_len(), total);
-            assert_eq!(&F::to_owned(&message), owned);
+            assert_eq!(&F::to_owned_copy(&message), owned);
         }
         Status::Incomplete(needed) => panic!("whole message reported incomplete: {needed:?}"),
     }
@@ -62,7 +62,7 @@ pub fn encode_then_parse<F: WireFormat>(owned: &F::Owned, trailing: &[u8], limit
     // Without trailing bytes too: the parser must not ask for more than the message.
     let exact = F::parse(&encoded, limits).expect("a valid message parses");
     assert_eq!(
-        exact.map(|m| F::to_owned(&m)),
+        exact.map(|m| F::to_owned_copy(&m)),
         Status::Complete(owned.clone(), total)
     );
 
@@ -110,7 +110,7 @@ pub fn parse_all<F: WireFormat>(stream: &[u8], limits: &F::Limits) -> (Vec<F::Ow
         match F::parse(&stream[at..], limits).expect("a valid stream parses") {
             Status::Complete(message, len) => {
                 assert!(len > 0, "a message takes at least one byte");
-                out.push(F::to_owned(&message));
+                out.push(F::to_owned_copy(&message));
                 at += len;
             }
             Status::Incomplete(_) => return (out, at),
@@ -136,7 +136,7 @@ pub fn parse_incremental<F: WireFormat>(
         at += chunk;
         loop {
             let step = match F::parse(&buf, limits).expect("a valid stream parses") {
-                Status::Complete(message, len) => Some((F::to_owned(&message), len)),
+                Status::Complete(message, len) => Some((F::to_owned_copy(&message), len)),
                 Status::Incomplete(needed) => {
                     let n = needed
                         .size()

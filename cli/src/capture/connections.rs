@@ -175,7 +175,7 @@ impl<W: Write> Table<W> {
         with_format!(format, F => {
             let limits = F::limits(&limits)?;
             match parse_datagram::<F>(bytes::Bytes::copy_from_slice(payload), &limits) {
-                Ok(owned) => out.message::<F>(&ctx, 0, &F::borrow(&owned), payload),
+                Ok(owned) => out.message::<F>(&ctx, 0, &F::as_message(&owned), payload),
                 Err(error) => out.error(&ctx, format, 0, error),
             }
         })

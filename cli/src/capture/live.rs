@@ -32,6 +32,10 @@ pub struct LiveArgs<'a> {
 /// How often the receive loop looks at the clock when no frame comes.
 const POLL: Duration = Duration::from_millis(100);
 
+/// The socket's receive queue, asked of the kernel (capped by
+/// `net.core.rmem_max` unless root).
+const RECV_BUFFER: usize = 8 << 20;
+
 /// Most ports one filter program compares (jump offsets are 8-bit).
 pub const MAX_PORTS: usize = 32;
 
@@ -288,6 +292,8 @@ pub fn capture(args: &LiveArgs<'_>, each: &mut dyn FnMut(Frame<'_>) -> Result<()
     socket
         .attach_filter(&program)
         .map_err(|e| anyhow!("cannot attach the port filter: {e}"))?;
+    // Loopback bursts 64 KiB frames: a small queue would drop them.
+    let _ = socket.set_recv_buffer_size(RECV_BUFFER);
     socket
         .set_read_timeout(Some(POLL))
         .map_err(|e| anyhow!("cannot set the socket timeout: {e}"))?;

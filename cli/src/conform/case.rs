@@ -1,6 +1,7 @@
 //! What a conformance case is: an id after the spec section it checks, a
 //! level, a few words, and the check that runs it.
 
+use super::client::ClientCase;
 use super::decoder::VectorCase;
 use super::encoder::EncoderCase;
 use super::probe::Probe;
@@ -33,6 +34,8 @@ pub enum Check {
     Vector(Box<VectorCase>),
     /// Drives an encoder with one vector's messages.
     Encode(Box<EncoderCase>),
+    /// Plays the server against a client.
+    Client(ClientCase),
     /// Drives a server as a hostile peer (`spec/security.md`).
     Hostile(Probe),
     /// Cannot run here; the reason.

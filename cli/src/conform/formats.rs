@@ -4,7 +4,7 @@
 
 use anyhow::{anyhow, Result};
 use serde_json::Value;
-use wireforms::frame::{self, FrameBuf, LengthFramed};
+use wireforms::frame::{self, Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf};
 use wireforms::mux::{self, Mux, MuxFrameBuf};
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
@@ -35,17 +35,17 @@ impl ServerFormat for Magic {
     }
 }
 
-impl ServerFormat for LengthFramed {
-    type Out = LengthFramed;
-    fn replies(r: &FrameBuf) -> Vec<FrameBuf> {
-        vec![frame::reference_reply(&r.as_frame())]
+impl ServerFormat for Frame {
+    type Out = Frame;
+    fn replies(r: &LengthFrameBuf) -> Vec<LengthFrameBuf> {
+        vec![frame::reference_reply(&r.as_message())]
     }
 }
 
 impl ServerFormat for Mux {
     type Out = Mux;
     fn replies(r: &MuxFrameBuf) -> Vec<MuxFrameBuf> {
-        mux::reference_reply(&r.as_frame())
+        mux::reference_reply(&r.as_message())
     }
 }
 
@@ -68,7 +68,7 @@ macro_rules! with_server {
                 $body
             }
             Format::Frame => {
-                type $F = wireforms::frame::LengthFramed;
+                type $F = wireforms::frame::Frame;
                 $body
             }
             Format::Mux => {
@@ -127,7 +127,7 @@ fn analyse_as<F: ServerFormat>(bytes: &[u8], limits: &F::Limits) -> Result<Analy
     while offset < bytes.len() {
         match F::parse(&bytes[offset..], limits) {
             Ok(Status::Complete(m, len)) => {
-                let owned = F::to_owned(&m);
+                let owned = F::to_owned_copy(&m);
                 a.messages.push(serde_json::to_value(&owned)?);
                 for r in F::replies(&owned) {
                     a.unanswerable |= r.check().is_err();
@@ -163,7 +163,7 @@ fn decode_as<F: CliFormat>(bytes: &[u8]) -> Result<(Vec<Value>, usize)> {
     loop {
         match F::parse(&bytes[used..], &limits) {
             Ok(Status::Complete(m, len)) => {
-                out.push(serde_json::to_value(F::to_owned(&m))?);
+                out.push(serde_json::to_value(F::to_owned_copy(&m))?);
                 used += len;
             }
             Ok(Status::Incomplete(_)) => return Ok((out, used)),
@@ -207,7 +207,7 @@ pub(crate) fn describe(format: Format, bytes: &[u8], replies: bool) -> String {
             match F::parse(&bytes[used..], &limits) {
                 Ok(Status::Complete(m, len)) => {
                     out.push(
-                        serde_json::to_value(F::to_owned(&m))
+                        serde_json::to_value(F::to_owned_copy(&m))
                             .map(|v| v.to_string())
                             .unwrap_or_default(),
                     );

@@ -12,7 +12,8 @@
 //! - `formats.rs`: per-format knowledge (reference replies, parsing under a
 //!   limit, the length field); `messages.rs`: building and showing bytes;
 //! - `driver.rs`: the harness-protocol driver (runs a testee process);
-//! - `script.rs`, `probe.rs`, `decoder.rs`: the engines that run a case;
+//! - `script.rs`, `probe.rs`, `decoder.rs`, `encoder.rs`, `client.rs`: the
+//!   engines that run a case;
 //! - `case.rs`: what a case is; `cases/`: the case lists, per side and
 //!   spec section;
 //! - `select.rs`: `--case`, `--section`, `--exclude`;
@@ -21,6 +22,7 @@
 
 mod case;
 mod cases;
+mod client;
 mod decoder;
 pub mod driver;
 mod encoder;
@@ -47,8 +49,13 @@ pub struct ConformArgs {
     pub format: Option<Format>,
     /// A server to test instead of the built-in ones.
     pub target: Option<String>,
-    /// A decoder to test through the harness protocol.
+    /// A decoder and encoder to test through the harness protocol, or with
+    /// `client`, a client program.
     pub exec: Option<String>,
+    /// Test a client (`--exec`) instead of a server.
+    pub client: bool,
+    /// The client speaks the shim protocol.
+    pub shim: bool,
     /// The limits the target server enforces.
     pub limits: LimitArgs,
     /// JSON report on standard output.

@@ -14,6 +14,7 @@ use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 
 use super::case::{plural, Check};
+use super::client::ClientTestee;
 use super::driver::Testee;
 use super::report::{self, Evidence, Outcome, Verdict};
 use super::{cases, formats, html, probe, select, ConformArgs};
@@ -35,6 +36,21 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         None if args.exec.is_some() => Format::ALL.to_vec(),
         None => SERVER_FORMATS.to_vec(),
     };
+    if args.shim && !args.client {
+        bail!("--shim describes a client: give --client too");
+    }
+    if args.client {
+        match (args.format, &args.exec, &args.target) {
+            (_, _, Some(_)) => bail!("--client plays the server itself: --target does not apply"),
+            (_, None, _) => bail!("--client needs --exec CMD: the client to test"),
+            (None, _, _) => bail!("--client needs --format (request or mux)"),
+            (Some(Format::Request | Format::Mux), _, _) => {}
+            (Some(f), _, _) => bail!(
+                "client cases exist for request and mux clients, not {}",
+                f.name()
+            ),
+        }
+    }
     if args.exec.is_some() && args.target.is_some() {
         bail!("--exec tests a decoder and --target a server: give one of them");
     }
@@ -78,7 +94,9 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
 
     let mut cases = Vec::new();
     for &format in &formats {
-        if args.exec.is_some() {
+        if args.client {
+            cases.extend(cases::client_cases(format));
+        } else if args.exec.is_some() {
             cases.extend(cases::decoder_cases(format, args.vectors.as_deref())?);
             cases.extend(cases::encoder_cases(format, args.vectors.as_deref())?);
         } else if format != Format::Response {
@@ -99,6 +117,10 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         };
         for format in encoders {
             cases.extend(cases::encoder_cases(format, args.vectors.as_deref())?);
+        }
+        // And its own clients, through its own shim.
+        for &format in &formats {
+            cases.extend(cases::client_cases(format));
         }
     }
     // A --case or --section that names nothing is a typo, not a selection;
@@ -147,7 +169,7 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     let shutdown = CancellationToken::new();
     let mut addrs: Vec<(Format, SocketAddr)> = Vec::new();
     let mut tasks = Vec::new();
-    if args.exec.is_none() {
+    if args.exec.is_none() && !args.client {
         match &args.target {
             Some(target) => {
                 let addr = tokio::net::lookup_host(target)
@@ -188,7 +210,19 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let clients: Vec<(Format, ClientTestee)> = match &args.exec {
+        Some(command) if args.client => formats
+            .iter()
+            .map(|&f| {
+                let t = ClientTestee::from_command(command, args.shim, args.timeout, args.prompt);
+                (f, t)
+            })
+            .collect(),
+        None if builtin => own_shims(&formats, args.timeout, args.prompt)?,
+        _ => Vec::new(),
+    };
     let mut testee = match &args.exec {
+        Some(_) if args.client => None,
         Some(command) => Some(Testee::new(command, args.timeout)),
         None if builtin => Some(own_harness(args.timeout)?),
         None => None,
@@ -230,6 +264,14 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
                 // A command that cannot start is said once, not per case.
                 Some(t) => v.run(t, &mut evidence).await.map_err(|e| anyhow!("{e}"))?,
                 None => Outcome::Skipped("no decoder (--exec) to run it".into()),
+            },
+            (Check::Client(c), _) => match clients.iter().find(|(f, _)| *f == c.format) {
+                Some((_, t)) => match c.run(t, &mut evidence).await {
+                    Ok(()) => Outcome::Passed,
+                    Err(seen) if seen.starts_with("cannot start ") => bail!("{seen}"),
+                    Err(seen) => Outcome::Failed(seen),
+                },
+                None => Outcome::Skipped("no client (--client --exec) to run it".into()),
             },
             (Check::Encode(e), _) => match testee.as_mut() {
                 Some(t) => e.run(t, &mut evidence).await.map_err(|e| anyhow!("{e}"))?,
@@ -277,6 +319,35 @@ pub async fn conform(args: ConformArgs) -> Result<i32> {
         println!("{}", summary.closing_line());
     }
     Ok(if summary.failed() > 0 { 1 } else { 0 })
+}
+
+/// `wireforms shim --format F` for each client format: this very binary.
+fn own_shims(
+    formats: &[Format],
+    bound: Duration,
+    give_up: Duration,
+) -> Result<Vec<(Format, ClientTestee)>> {
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow!("cannot find this program to run its shim: {e}"))?;
+    Ok(formats
+        .iter()
+        .map(|&f| {
+            let t = ClientTestee {
+                program: exe.clone().into_os_string(),
+                args: vec![
+                    "shim".into(),
+                    "--format".into(),
+                    f.name().into(),
+                    "--timeout".into(),
+                    format!("{}ms", give_up.as_millis()),
+                ],
+                shim: true,
+                bound,
+                give_up,
+            };
+            (f, t)
+        })
+        .collect())
 }
 
 /// `wireforms harness`: this very binary, whatever its path.

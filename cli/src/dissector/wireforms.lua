@@ -80,16 +80,23 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
       tree:add_proto_expert_info(experts.incomplete)
       return len
     end
-    local sub = tree:add(proto, tvb(offset, math.min(avail, d.header_len)))
+    -- A tree item only for a whole message or an error: a message still
+    -- waiting for its segments shows in the frame that completes it.
+    local head = tvb(offset, d.header_len)
     if d.magic then
       local m = tvb(offset, 4):uint()
       if m ~= d.magic then
-        sub:add(f.magic, tvb(offset, 4))
+        -- magic/7.3: resynchronise on the next magic number.
+        local found = string.find(tvb:raw(offset + 1, len - offset - 1), string.char(0xde, 0xad, 0xbe, 0xef), 1, true)
+        local sub = tree:add(proto, head)
         sub:add_proto_expert_info(experts.bad_magic, string.format("bad_magic: 0x%08x", m))
-        return len
+        if not found then return len end
+        offset = offset + found
+        goto continue
       end
       local v = tvb(offset + 4, 1):uint()
       if v ~= d.version then
+        local sub = tree:add(proto, head)
         sub:add(f.magic, tvb(offset, 4))
         sub:add(f.version, tvb(offset + 4, 1))
         sub:add_proto_expert_info(experts.bad_version, "bad_version: " .. v)
@@ -98,6 +105,7 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
     end
     local plen = tvb(offset + length_at, length_size):uint()
     if plen > proto.prefs.max_len then
+      local sub = tree:add(proto, head)
       sub:add(f[d.length_field], tvb(offset + length_at, length_size))
       sub:add_proto_expert_info(experts.too_large,
         "too_large: " .. plen .. " > " .. proto.prefs.max_len)
@@ -106,15 +114,14 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
     local total = d.header_len + plen
     if avail < total then
       if stream then
-        sub.hidden = true
         pinfo.desegment_offset = offset
         pinfo.desegment_len = total - avail
         return len
       end
-      sub:add_proto_expert_info(experts.incomplete)
+      tree:add(proto, tvb(offset)):add_proto_expert_info(experts.incomplete)
       return len
     end
-    sub:set_len(total)
+    local sub = tree:add(proto, tvb(offset, total))
     for _, field in ipairs(d.fields) do
       if field.size == "length" then
         if plen > 0 then sub:add(f[field.name], tvb(offset + field.offset, plen)) end
@@ -127,6 +134,7 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
       tree:add_proto_expert_info(experts.trailing_bytes)
       return len
     end
+    ::continue::
   end
   return offset
 end

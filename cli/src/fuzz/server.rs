@@ -147,7 +147,7 @@ impl ReferenceServer {
                 })
             }
             Format::Frame => {
-                let l = wireforms::frame::LengthFramed::limits(&args)?;
+                let l = wireforms::frame::Frame::limits(&args)?;
                 tokio::spawn(async move {
                     let _ = reference::frame(l, o).serve(listener, token).await;
                 })
@@ -321,7 +321,7 @@ fn decode_as<F: CliFormat>(bytes: &[u8]) -> (Vec<Value>, usize, Option<String>) 
     loop {
         match F::parse(&bytes[used..], &limits) {
             Ok(Status::Complete(m, len)) => {
-                out.push(serde_json::to_value(F::to_owned(&m)).unwrap_or(Value::Null));
+                out.push(serde_json::to_value(F::to_owned_copy(&m)).unwrap_or(Value::Null));
                 used += len;
             }
             Ok(Status::Incomplete(_)) => return (out, used, None),

@@ -5,11 +5,13 @@
 //!   §3/§5 (limits), §5.1/§6 (pieces, pipelining, format boundaries) and
 //!   §7.1 (closing after a wire error);
 //! - `security.rs`: hostile-peer cases (`spec/security.md`);
+//! - `client.rs`: client cases, the server side played against a client;
 //! - `decoder.rs`, `encoder.rs`: the decoder and encoder cases sent over
 //!   the harness protocol.
 //!
 //! A new case goes into the file of its side and section.
 
+mod client;
 mod decoder;
 mod encoder;
 mod errors;
@@ -28,6 +30,7 @@ use super::probe::Expect;
 use super::script::{After, Script};
 use crate::formats::{CliFormat, Format, LimitArgs};
 
+pub(crate) use client::cases as client_cases;
 pub(crate) use decoder::cases as decoder_cases;
 pub(crate) use encoder::cases as encoder_cases;
 
