@@ -191,6 +191,16 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
     let started = Instant::now();
     let shared = Arc::new(Shared::default());
     let progress = progress_bar(args.json)?;
+    // Ctrl-C ends the campaign as a spent budget does: what was found is
+    // still minimised, summarised and written.
+    let interrupt = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+        })
+    };
     let ticker = {
         let shared = shared.clone();
         let bar = progress.clone();
@@ -228,6 +238,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         }
     }
     ticker.abort();
+    interrupt.abort();
     progress.finish_and_clear();
     if let Some(r) = reference {
         r.stop().await;
