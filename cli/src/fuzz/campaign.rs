@@ -137,6 +137,9 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
     if args.udp && args.target.is_none() {
         bail!("--udp drives a server: give --target");
     }
+    if args.idle_timeout.is_some() && (args.target.is_none() || args.udp) {
+        bail!("--idle-timeout describes a --target server over TCP");
+    }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
@@ -167,7 +170,9 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         }
         (None, Some(target)) => {
             let addr = resolve(target).await?;
-            let r = ReferenceServer::start(args.format, plan.limits[0], args.udp).await?;
+            let r =
+                ReferenceServer::start(args.format, plan.limits[0], args.udp, args.idle_timeout)
+                    .await?;
             for _ in 0..args.jobs {
                 oracles.push(Oracle::Server(ServerOracle {
                     format: args.format,
@@ -176,6 +181,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
                     udp: args.udp,
                     timeout: args.timeout,
                     prompt: args.prompt,
+                    idle: args.idle_timeout,
                 }));
             }
             reference = Some(r);

@@ -64,6 +64,8 @@ pub struct FuzzArgs {
     pub timeout: Duration,
     /// How soon a server must close after input it must refuse.
     pub prompt: Duration,
+    /// The target server's idle timeout, checked when given.
+    pub idle_timeout: Option<Duration>,
     /// A JSON summary on standard output.
     pub json: bool,
     /// Inputs one minimisation may try.
