@@ -125,15 +125,24 @@ async fn resolve(target: &str) -> Result<std::net::SocketAddr> {
         .ok_or_else(|| anyhow!("cannot resolve {target}"))
 }
 
+/// What is fuzzed.
+enum Testee {
+    /// A decoder command (harness protocol).
+    Decoder(String),
+    /// A server address.
+    Server(String),
+}
+
 /// Runs `fuzz`; returns the exit status (1 when there are findings).
 pub async fn run(args: FuzzArgs) -> Result<i32> {
-    match (&args.exec, &args.target) {
+    let testee = match (&args.exec, &args.target) {
+        (Some(cmd), None) => Testee::Decoder(cmd.clone()),
+        (None, Some(addr)) => Testee::Server(addr.clone()),
         (Some(_), Some(_)) => {
             bail!("--exec tests a decoder and --target a server: give one of them")
         }
         (None, None) => bail!("give --exec CMD (a decoder) or --target ADDR (a server)"),
-        _ => {}
-    }
+    };
     if args.udp && args.target.is_none() {
         bail!("--udp drives a server: give --target");
     }
@@ -158,8 +167,8 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
 
     let mut reference = None;
     let mut oracles = Vec::new();
-    match (&args.exec, &args.target) {
-        (Some(cmd), _) => {
+    match &testee {
+        Testee::Decoder(cmd) => {
             for _ in 0..args.jobs {
                 let t = crate::conform::driver::Testee::new(cmd, args.timeout);
                 oracles.push(Oracle::Decoder(Box::new(DecoderOracle::new(
@@ -168,7 +177,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
                 ))));
             }
         }
-        (None, Some(target)) => {
+        Testee::Server(target) => {
             let addr = resolve(target).await?;
             let r =
                 ReferenceServer::start(args.format, plan.limits[0], args.udp, args.idle_timeout)
@@ -186,7 +195,6 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
             }
             reference = Some(r);
         }
-        (None, None) => unreachable_args()?,
     }
 
     let budget_time = match (args.time, args.runs) {
@@ -283,10 +291,6 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         print!("{}", human(&args, &summary, &findings, written.as_deref()));
     }
     Ok(if findings.is_empty() { 0 } else { 1 })
-}
-
-fn unreachable_args() -> Result<()> {
-    bail!("give --exec CMD (a decoder) or --target ADDR (a server)")
 }
 
 fn progress_bar(json: bool) -> Result<indicatif::ProgressBar> {
