@@ -811,6 +811,54 @@ fn real_loopback_traffic_of_every_format_decodes_with_no_error_and_tshark_agrees
     }
 }
 
+/// The one-minute check of docs/capture.md, for two seconds: clients of
+/// all five formats over TCP and the three datagram formats over UDP,
+/// connecting again and again; every message and reply decoded once.
+#[test]
+fn a_few_seconds_of_mixed_traffic_decode_once_each_with_no_error() {
+    if !is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: capturing needs root");
+        return;
+    }
+    if !have("tcpdump", &["--version"]) {
+        return;
+    }
+    let dir = Scratch::new("mixed");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/capture_minute.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script)
+        .args([
+            "--seconds",
+            "2",
+            "--bin",
+            env!("CARGO_BIN_EXE_wireforms"),
+            "--dir",
+        ])
+        .arg(dir.path("run"));
+    let out = run_command(cmd, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("OK: every message sent and every reply decoded once"),
+        "{stdout}"
+    );
+    // Every client ran: eight rows, none with zero messages.
+    let rows: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("-udp ") || FORMATS.iter().any(|f| l.starts_with(&format!("{f} "))))
+        .collect();
+    assert_eq!(rows.len(), 8, "{stderr}");
+    for row in rows {
+        let sent: u64 = row.split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(sent > 0, "{row}");
+    }
+}
+
 #[test]
 fn tshark_sees_the_hand_built_captures_as_decode_does() {
     if !have("tshark", &["--version"]) {
