@@ -19,6 +19,9 @@
 //! | [`mux`] | mux frame: `u16` channel, `u16` length, payload | `spec/mux.md` |
 //! | [`reqres`] | ID request/response lines: `ID:COMMAND:ARGS\n` | `spec/reqres.md` |
 //!
+//! What each format's reference server answers (section 6 of its spec) is
+//! in `reference` (feature `alloc`), sans-IO like the parsers.
+//!
 //! ## The parsing contract
 //! Every `parse` function takes the bytes received so far and returns one of:
 //! - `Ok(Status::Complete(message, len))`: a whole message, which took the
@@ -35,7 +38,8 @@
 //! ## Features
 //! - `std` (default): `std::error::Error`, I/O error conversion.
 //! - `alloc` (implied by `std`): owned message types over [`bytes::Bytes`],
-//!   serializers into [`bytes::BufMut`], reference-server replies.
+//!   serializers into [`bytes::BufMut`], the reference servers' replies
+//!   (`reference`).
 //! - `tokio` (default): the [`transport`] layer.
 //! - `arbitrary`: `arbitrary::Arbitrary` for the owned message types.
 //!
@@ -57,6 +61,8 @@ mod wire;
 pub mod frame;
 pub mod magic;
 pub mod mux;
+#[cfg(feature = "alloc")]
+pub mod reference;
 pub mod reqres;
 pub mod typed;
 

@@ -217,15 +217,6 @@ impl Encode for TypedMessage<'_> {
     }
 }
 
-/// The reference server's answer (spec §6): the same payload, type + 1
-/// (wrapping 255 to 0).
-pub fn reference_reply<'a>(request: &TypedMessage<'a>) -> TypedMessage<'a> {
-    TypedMessage {
-        message_type: request.message_type.next(),
-        payload: request.payload,
-    }
-}
-
 #[cfg(feature = "alloc")]
 pub use owned::TypedMessageBuf;
 
@@ -417,14 +408,5 @@ mod test {
             TypedMessage::parse(&header, &limits()).unwrap(),
             Status::Incomplete(Needed::new(1_048_576))
         );
-    }
-
-    #[test]
-    fn test_reference_reply_wraps() {
-        let msg = TypedMessage {
-            message_type: MessageType(255),
-            payload: b"",
-        };
-        assert_eq!(reference_reply(&msg).message_type, MessageType(0));
     }
 }
