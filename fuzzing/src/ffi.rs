@@ -549,10 +549,10 @@ fn check_encode<F: Abi>(message: &F::C, m: &F::Message<'_>) {
 fn with_limits<F: Abi>(selector: u8, rest: &[u8]) {
     match (selector / 6) % 3 {
         0 => run::<F>(rest, &F::Limits::default()),
-        1 => run::<F>(rest, &F::limits_with(SMALL_LIMIT)),
+        1 => run::<F>(rest, &crate::limits_with::<F>(SMALL_LIMIT)),
         _ => match rest.split_first() {
-            Some((&max, data)) => run::<F>(data, &F::limits_with(usize::from(max))),
-            None => run::<F>(rest, &F::limits_with(0)),
+            Some((&max, data)) => run::<F>(data, &crate::limits_with::<F>(usize::from(max))),
+            None => run::<F>(rest, &crate::limits_with::<F>(0)),
         },
     }
 }
