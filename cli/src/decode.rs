@@ -313,7 +313,7 @@ pub fn human_line(offset: u64, fields: &[Field], size: usize) -> String {
 /// Bytes of one field shown in `--explain` (the rest is summarised).
 const EXPLAIN_MAX: usize = 256;
 
-fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: &[u8]) {
+pub(crate) fn explain(out: &mut Vec<u8>, index: u64, offset: u64, fields: &[Field], bytes: &[u8]) {
     let _ = writeln!(
         out,
         "message {index} at offset {offset}, {} bytes",
@@ -523,7 +523,7 @@ fn flush(w: &mut impl Write) -> Result<()> {
 }
 
 /// Output errors: a closed pipe (`| head`) ends quietly.
-fn output_error(e: io::Error) -> anyhow::Error {
+pub(crate) fn output_error(e: io::Error) -> anyhow::Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         anyhow::Error::new(crate::BrokenPipe)
     } else {

@@ -2,15 +2,16 @@
 //! `spec/harness.md`, so that `conform --exec` is proven on a real decoder.
 //!
 //! Reads length frames (`spec/frame.md`) holding JSON cases from standard
-//! input and answers each with a length frame holding its JSON verdict,
-//! until standard input ends.
+//! input and answers each with a length frame holding its JSON verdict
+//! (decode cases) or encoding (encode cases), flushed at once, until
+//! standard input ends.
 
 use std::io::{self, Read, Write};
 
 use anyhow::{anyhow, bail, Result};
 
 use crate::formats::Format;
-use crate::vectors::{judge, HarnessCase};
+use crate::vectors::{encode_answer, judge, EncodeCase, HarnessCase};
 
 /// Largest harness frame accepted, either way (`spec/harness.md` §3).
 pub const MAX_FRAME_LEN: u32 = 16 << 20;
@@ -56,10 +57,28 @@ pub fn harness(only: Option<Format>) -> Result<i32> {
     let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     while let Some(body) = read_frame(&mut stdin)? {
-        let case: HarnessCase =
+        let value: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| anyhow!("bad harness case: {e}"))?;
-        let verdict = judge(&case, only);
-        stdout.write_all(&frame(&serde_json::to_vec(&verdict)?)?)?;
+        let answer = match value.get("op").and_then(serde_json::Value::as_str) {
+            Some("encode") => {
+                let case: EncodeCase =
+                    serde_json::from_value(value).map_err(|e| anyhow!("bad encode case: {e}"))?;
+                serde_json::to_vec(&encode_answer(&case, only))?
+            }
+            None | Some("decode") => {
+                let case: HarnessCase =
+                    serde_json::from_value(value).map_err(|e| anyhow!("bad harness case: {e}"))?;
+                serde_json::to_vec(&judge(&case, only))?
+            }
+            Some(op) => {
+                // An operation of a later protocol version: said, not fatal.
+                let id = value.get("id").cloned().unwrap_or_default();
+                serde_json::to_vec(
+                    &serde_json::json!({"id": id, "result": "unsupported", "op": op}),
+                )?
+            }
+        };
+        stdout.write_all(&frame(&answer)?)?;
         stdout.flush()?;
     }
     Ok(0)

@@ -2,13 +2,17 @@
 //! wire formats of the `wireforms` crate.
 #![forbid(unsafe_code)]
 
+mod capture;
 mod conform;
 mod decode;
+mod dissector;
 mod formats;
+mod fuzz;
 mod harness;
 mod hex;
 mod send;
 mod serve;
+mod shim;
 mod vectors;
 
 use std::path::PathBuf;
@@ -98,6 +102,18 @@ enum Command {
     #[command(after_help = "Example:\n  \
         wireforms conform --exec 'wireforms harness --format typed' --format typed")]
     Harness(HarnessCmd),
+    /// This crate's request/response client or mux session behind the
+    /// client shim protocol of spec/harness.md.
+    #[command(after_help = "Example:\n  \
+        wireforms conform --client --shim --format mux --exec 'wireforms shim --format mux'")]
+    Shim(ShimCmd),
+    /// Differential fuzzing of another decoder or server, this crate as the oracle.
+    #[command(after_help = "Examples:\n  \
+        wireforms fuzz --format typed --exec 'python3 my_decoder.py' --time 60s\n  \
+        wireforms fuzz --format mux --target 127.0.0.1:9003 --runs 20000 --seed 7 --jobs 4\n  \
+        wireforms fuzz --format magic --target 127.0.0.1:9002 --udp --json\n\n\
+        Findings are written as vectors: wireforms conform --exec CMD --format F --vectors DIR")]
+    Fuzz(FuzzCmd),
     /// Benchmarks against the peers, in one run: loopback and in-memory codecs.
     #[command(after_help = "Examples:\n  \
         wireforms bench --quick\n  \
@@ -105,6 +121,11 @@ enum Command {
         wireforms bench --only mux\n  \
         wireforms bench --only codec/request")]
     Bench(BenchCmd),
+    /// Print a Wireshark Lua dissector for the five formats (docs/capture.md).
+    #[command(after_help = "Example:\n  \
+        wireforms dissector > ~/.local/lib/wireshark/plugins/wireforms.lua\n  \
+        tshark -o wireforms_typed.tcp_port:9000 -r capture.pcap")]
+    Dissector,
 }
 
 #[derive(Args)]
@@ -122,9 +143,10 @@ struct BenchCmd {
 
 #[derive(Args)]
 struct DecodeCmd {
-    /// The format.
-    #[arg(long, short)]
-    format: Format,
+    /// The format (with --pcap or --live: of the --port values given
+    /// without one).
+    #[arg(long, short, required_unless_present_any = ["pcap", "live"])]
+    format: Option<Format>,
     /// The input is hex text (whitespace ignored).
     #[arg(long)]
     hex: bool,
@@ -139,8 +161,37 @@ struct DecodeCmd {
     count: bool,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    capture: CaptureCmd,
     /// The input file (default: standard input).
+    #[arg(conflicts_with_all = ["pcap", "live"])]
     file: Option<PathBuf>,
+}
+
+/// `decode --pcap` and `--live` (docs/capture.md).
+#[derive(Args)]
+struct CaptureCmd {
+    /// Decode the TCP and UDP traffic of a pcap or pcapng file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["live", "hex"])]
+    pcap: Option<PathBuf>,
+    /// Decode live traffic on an interface (needs root or CAP_NET_RAW).
+    #[arg(long, value_name = "IFACE", conflicts_with = "hex")]
+    live: Option<String>,
+    /// The server port of the traffic, P or P:FORMAT (repeatable, or comma-separated).
+    #[arg(long = "port", value_name = "P[:FORMAT]")]
+    ports: Vec<String>,
+    /// Connections tracked at once (the least recently active is dropped).
+    #[arg(long, value_name = "N", default_value_t = capture::connections::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// --live: stop after N packets.
+    #[arg(long, value_name = "N", requires = "live")]
+    packets: Option<u64>,
+    /// --live: stop after this long.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "live")]
+    duration: Option<Duration>,
+    /// --live: save the packets seen as a pcap file.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    write: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -221,10 +272,20 @@ struct ConformCmd {
     /// Test this server (host:port) instead of the built-in ones; needs --format.
     #[arg(long, short)]
     target: Option<String>,
-    /// Test a decoder: run CMD and send it every vector over the harness
-    /// protocol (spec/harness.md). Split at whitespace, no shell.
+    /// Test a decoder and encoder: run CMD and send it every vector over
+    /// the harness protocol (spec/harness.md); with --client, the client
+    /// to test. Split at whitespace, no shell.
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
+    /// Test a client (--exec CMD, --format request or mux): CMD is started
+    /// once per case with the server's address in WIREFORMS_ADDR and in
+    /// {addr}, and must exit within --timeout.
+    #[arg(long)]
+    client: bool,
+    /// The --client speaks the client shim protocol of spec/harness.md:
+    /// also judge what it delivered to its caller.
+    #[arg(long)]
+    shim: bool,
     /// Print a JSON report instead of lines.
     #[arg(long)]
     json: bool,
@@ -237,15 +298,27 @@ struct ConformCmd {
     /// List the cases without running them.
     #[arg(long)]
     list: bool,
-    /// Run only this case (repeatable).
+    /// Run only this case, an id or a glob ('typed/5.*', '*#23';
+    /// repeatable: any of them). With --section: cases matching both.
     #[arg(long = "case", value_name = "ID")]
     cases: Vec<String>,
-    /// Run only this section, e.g. magic/5 or typed/5.2 (repeatable).
+    /// Run only this section, e.g. magic/5, typed/5.2 or 'reqres/5.*'
+    /// (repeatable: any of them).
     #[arg(long = "section", value_name = "SECTION")]
     sections: Vec<String>,
-    /// Expected failures: a file of case ids, one a line (# comments).
+    /// Expected failures: a file of case ids or globs, one a line, each
+    /// followed by its reason. A listed failure is XFAIL; a listed case
+    /// that passes is XPASS and fails the run; an entry matching no case
+    /// is an error.
+    #[arg(long = "expect", value_name = "FILE")]
+    expect_file: Option<PathBuf>,
+    /// Cases not to run: a file like --expect's (reasons optional); they
+    /// are reported as skipped with the reason.
     #[arg(long, value_name = "FILE")]
     exclude: Option<PathBuf>,
+    /// Write a single-file HTML report, filterable by outcome.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Longest time one case may take.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
@@ -273,6 +346,72 @@ fn parse_format_or_all(s: &str) -> Result<FormatOrAll, String> {
         .ok_or_else(|| {
             format!("unknown format {s:?} (typed, magic, frame, mux, request, response or all)")
         })
+}
+
+#[derive(Args)]
+struct ShimCmd {
+    /// request or mux.
+    #[arg(long, short)]
+    format: Format,
+    /// How long a call, or a silent mux connection, is waited for.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// The server (default: the WIREFORMS_ADDR environment variable).
+    addr: Option<String>,
+}
+
+#[derive(Args)]
+struct FuzzCmd {
+    /// The format.
+    #[arg(long, short)]
+    format: Format,
+    /// A decoder to fuzz: run CMD and speak the harness protocol
+    /// (spec/harness.md) with it. Split at whitespace, no shell.
+    #[arg(long, value_name = "CMD", conflicts_with = "target")]
+    exec: Option<String>,
+    /// A server to fuzz (host:port), compared with the reference server.
+    #[arg(long, short, value_name = "ADDR")]
+    target: Option<String>,
+    /// Fuzz the server's datagram variant (typed, magic, request).
+    #[arg(long, requires = "target")]
+    udp: bool,
+    /// Stop after this long (default 10s, or no time limit with --runs).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    time: Option<Duration>,
+    /// Stop after this many inputs.
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// The same seed tries the same inputs (default: from the clock, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Testee processes (or server connections) at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// Where findings are written, as a vector file DIR/<format>.json.
+    #[arg(long, default_value = "wireforms-findings", value_name = "DIR")]
+    out: PathBuf,
+    /// More seed inputs: every file of DIR is one (raw bytes).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Directory of the vector files seeding the corpus (default: the repository's, else built in).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Longest wait for one verdict, reply or close.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How soon a server must close after input it must refuse.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    prompt: Duration,
+    /// Print a JSON summary instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// Inputs one minimisation may try.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    minimise_runs: u32,
+    /// Limits: a --target server's (default: the spec's); with --exec, one more
+    /// limit to fuzz under, beside the defaults and the vectors' limits.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args)]
@@ -355,8 +494,32 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 decode::Style::Human
             };
+            let capture = c.capture;
+            let source = match (capture.pcap, capture.live) {
+                (Some(file), _) => Some(capture::Source::File(file)),
+                (None, Some(interface)) => Some(capture::Source::Live {
+                    interface,
+                    packets: capture.packets,
+                    duration: capture.duration,
+                    write: capture.write,
+                }),
+                (None, None) => None,
+            };
+            if let Some(source) = source {
+                return capture::decode_capture(&capture::CaptureArgs {
+                    source,
+                    format: c.format,
+                    ports: capture.ports,
+                    limits: c.limits,
+                    style,
+                    max_connections: capture.max_connections,
+                });
+            }
+            let format = c
+                .format
+                .ok_or_else(|| anyhow::anyhow!("decode needs --format"))?;
             decode::decode(&decode::DecodeArgs {
-                format: c.format,
+                format,
                 limits: c.limits,
                 hex: c.hex,
                 style,
@@ -409,6 +572,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 format: c.format.0,
                 target: c.target,
                 exec: c.exec,
+                client: c.client,
+                shim: c.shim,
                 limits: c.limits,
                 json: c.json,
                 junit: c.junit,
@@ -416,7 +581,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 list: c.list,
                 cases: c.cases,
                 sections: c.sections,
+                expect_file: c.expect_file,
                 exclude: c.exclude,
+                html: c.html,
                 timeout: c.timeout,
                 prompt: c.prompt,
                 vectors: c.vectors,
@@ -424,7 +591,37 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }))
         }
         Command::Harness(c) => harness::harness(c.format),
+        Command::Shim(c) => {
+            init_logging("error", LogFormat::Text);
+            runtime()?.block_on(shim::shim(shim::ShimArgs {
+                format: c.format,
+                addr: c.addr,
+                timeout: c.timeout,
+            }))
+        }
+        Command::Fuzz(c) => {
+            init_logging("error", LogFormat::Text);
+            runtime()?.block_on(fuzz::fuzz(fuzz::FuzzArgs {
+                format: c.format,
+                exec: c.exec,
+                target: c.target,
+                udp: c.udp,
+                limits: c.limits,
+                time: c.time,
+                runs: c.runs,
+                seed: c.seed,
+                jobs: c.jobs,
+                out: c.out,
+                corpus: c.corpus,
+                vectors: c.vectors,
+                timeout: c.timeout,
+                prompt: c.prompt,
+                json: c.json,
+                minimise_runs: c.minimise_runs,
+            }))
+        }
         Command::Bench(c) => bench(c),
+        Command::Dissector => dissector::dissector(),
     }
 }
 

@@ -78,6 +78,11 @@ pub struct Test {
     /// The error's data.
     #[serde(rename = "errorDetail")]
     pub error_detail: Option<Value>,
+    /// Flags (`NonCanonical`, `Unencodable`, ...).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// `NonCanonical`: what encoding `messages` gives, hex.
+    pub canonical: Option<String>,
 }
 
 /// Where the vector files are read from at run time, when present.
@@ -238,6 +243,9 @@ pub fn run_with<F: CliFormat>(input: &[u8], limits: &F::Limits, datagram: bool) 
 pub struct HarnessCase {
     /// Case id.
     pub id: String,
+    /// `decode` (the default when absent).
+    #[serde(default = "decode_op")]
+    pub op: String,
     /// Format name.
     pub format: String,
     /// `stream` or `datagram`.
@@ -246,6 +254,138 @@ pub struct HarnessCase {
     pub limits: Map<String, Value>,
     /// Input, hex.
     pub input: String,
+}
+
+fn decode_op() -> String {
+    "decode".into()
+}
+
+/// An encode request of the harness protocol: messages in, bytes or a
+/// typed refusal out (`spec/harness.md` §4.2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EncodeCase {
+    /// Case id.
+    pub id: String,
+    /// `encode`.
+    pub op: String,
+    /// Format name.
+    pub format: String,
+    /// The messages, in the vectors' JSON shape, encoded one after another.
+    pub messages: Vec<Value>,
+}
+
+/// The answer to an [`EncodeCase`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EncodeAnswer {
+    /// The case id, echoed.
+    #[serde(default)]
+    pub id: String,
+    /// `encoded`, `unencodable` or `unsupported`.
+    pub result: String,
+    /// `encoded`: the bytes, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// `unencodable`: the error kind (`invalid_field`, `too_large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `unencodable`, optional: which message (0-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+}
+
+fn encode_with<F: CliFormat>(messages: &[Value]) -> EncodeAnswer {
+    let mut out = bytes::BytesMut::new();
+    for (i, m) in messages.iter().enumerate() {
+        let refuse = |kind: &str| EncodeAnswer {
+            result: "unencodable".into(),
+            error: Some(kind.into()),
+            index: Some(i as u64),
+            ..EncodeAnswer::default()
+        };
+        let Ok(owned) = serde_json::from_value::<F::Owned>(m.clone()) else {
+            return refuse("invalid_field");
+        };
+        if let Err(e) = wireforms::Encode::encode(&owned, &mut out) {
+            return refuse(e.kind().as_str());
+        }
+    }
+    EncodeAnswer {
+        result: "encoded".into(),
+        output: Some(crate::hex::encode(&out)),
+        ..EncodeAnswer::default()
+    }
+}
+
+/// This crate's answer to an encode request.
+pub fn encode_answer(case: &EncodeCase, only: Option<Format>) -> EncodeAnswer {
+    let answer = match Format::from_name(&case.format) {
+        Some(format) if only.is_none_or(|f| f == format) => {
+            with_format!(format, F => encode_with::<F>(&case.messages))
+        }
+        _ => EncodeAnswer {
+            result: "unsupported".into(),
+            ..EncodeAnswer::default()
+        },
+    };
+    EncodeAnswer {
+        id: case.id.clone(),
+        ..answer
+    }
+}
+
+/// Compares an encode answer with a `valid` test; `Err` says what differs.
+pub fn grade_encoding(test: &Test, a: &EncodeAnswer) -> Result<(), String> {
+    let unencodable = test.flags.iter().any(|f| f == "Unencodable");
+    match (a.result.as_str(), unencodable) {
+        ("encoded", false) => {
+            let want = test.canonical.as_deref().unwrap_or(&test.input);
+            let got = a.output.as_deref().unwrap_or("");
+            if got.eq_ignore_ascii_case(want) {
+                Ok(())
+            } else {
+                Err(first_byte_difference(got, want))
+            }
+        }
+        ("unencodable", true) => match a.error.as_deref() {
+            Some("invalid_field") => Ok(()),
+            other => Err(format!(
+                "refused with {} (expected invalid_field)",
+                other.unwrap_or("no error kind")
+            )),
+        },
+        ("encoded", true) => Err(format!(
+            "encoded as 0x{} (expected a refusal with invalid_field: §4.1 forbids sending it)",
+            a.output.as_deref().unwrap_or("")
+        )),
+        ("unencodable", false) => Err(format!(
+            "refused with {} (expected the bytes 0x{})",
+            a.error.as_deref().unwrap_or("no error kind"),
+            test.canonical.as_deref().unwrap_or(&test.input)
+        )),
+        (other, _) => Err(format!(
+            "result {other:?} (expected encoded or unencodable)"
+        )),
+    }
+}
+
+/// Where two hex strings first differ, as a byte offset and both bytes.
+fn first_byte_difference(got: &str, want: &str) -> String {
+    let (g, w) = (
+        crate::hex::decode(got.as_bytes()).unwrap_or_default(),
+        crate::hex::decode(want.as_bytes()).unwrap_or_default(),
+    );
+    let at = g.iter().zip(&w).position(|(a, b)| a != b);
+    match at {
+        Some(i) => format!(
+            "byte {i} is 0x{:02x} (expected 0x{:02x}): 0x{got} (expected 0x{want})",
+            g[i], w[i]
+        ),
+        None => format!(
+            "{} bytes (expected {}): 0x{got} (expected 0x{want})",
+            g.len(),
+            w.len()
+        ),
+    }
 }
 
 /// This crate's verdict on a harness case (`unsupported` for a format
@@ -291,11 +431,7 @@ pub fn grade(test: &Test, v: &Verdict) -> Result<(), String> {
     ) {
         ("valid", true, _) => {
             if v.messages != test.messages {
-                return Err(format!(
-                    "messages {} (expected {})",
-                    Value::from(v.messages.clone()),
-                    Value::from(test.messages.clone())
-                ));
+                return Err(message_difference(&v.messages, &test.messages));
             }
             Ok(())
         }
@@ -319,9 +455,8 @@ pub fn grade(test: &Test, v: &Verdict) -> Result<(), String> {
             }
             if v.messages != test.messages {
                 return Err(format!(
-                    "{} message(s) before the error (expected {})",
-                    v.messages.len(),
-                    test.messages.len()
+                    "before the error: {}",
+                    message_difference(&v.messages, &test.messages)
                 ));
             }
             if want == "incomplete" {
@@ -358,6 +493,54 @@ pub fn grade(test: &Test, v: &Verdict) -> Result<(), String> {
     }
 }
 
+/// What differs between two message lists: the first differing message
+/// and field with both values, or which message is missing or extra.
+pub fn message_difference(got: &[Value], want: &[Value]) -> String {
+    let shown = |v: &Value| {
+        let s = v.to_string();
+        match s.char_indices().nth(100) {
+            Some((cut, _)) => format!("{}...", &s[..cut]),
+            None => s,
+        }
+    };
+    if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        let field = match (&got[i], &want[i]) {
+            (Value::Object(g), Value::Object(w)) => w
+                .iter()
+                .find(|(k, v)| g.get(*k) != Some(*v))
+                .map(|(k, v)| match g.get(k) {
+                    Some(seen) => format!(": {k} {} (expected {})", shown(seen), shown(v)),
+                    None => format!(": no {k} (expected {})", shown(v)),
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        return format!(
+            "message {}{field}; got {} (expected {})",
+            i + 1,
+            shown(&got[i]),
+            shown(&want[i])
+        );
+    }
+    if got.len() < want.len() {
+        format!(
+            "{} of {} messages; missing message {}: {}",
+            got.len(),
+            want.len(),
+            got.len() + 1,
+            shown(&want[got.len()])
+        )
+    } else {
+        format!(
+            "{} messages (expected {}); extra message {}: {}",
+            got.len(),
+            want.len(),
+            want.len() + 1,
+            shown(&got[want.len()])
+        )
+    }
+}
+
 /// Case id of a vector: `<prefix>/<section number>/<tcId>`, with the file
 /// named for the two line formats (`reqres/5.3/request#31`).
 pub fn case_id(format: Format, test: &Test) -> String {
@@ -380,6 +563,7 @@ mod test {
                 for t in &group.tests {
                     let case = HarnessCase {
                         id: case_id(format, t),
+                        op: decode_op(),
                         format: format.name().into(),
                         mode: group.mode.clone(),
                         limits: group.limits.clone(),
@@ -393,6 +577,47 @@ mod test {
     }
 
     #[test]
+    fn crate_encodes_every_valid_vector_and_refuses_the_unencodable() {
+        let mut refused = 0;
+        for format in Format::ALL {
+            let file = load(format, None).unwrap();
+            for t in file.groups.iter().flat_map(|g| &g.tests) {
+                if t.result != "valid" {
+                    continue;
+                }
+                let case = EncodeCase {
+                    id: case_id(format, t),
+                    op: "encode".into(),
+                    format: format.name().into(),
+                    messages: t.messages.clone(),
+                };
+                let a = encode_answer(&case, None);
+                assert_eq!(grade_encoding(t, &a), Ok(()), "{}", case.id);
+                refused += usize::from(a.result == "unencodable");
+            }
+        }
+        assert!(refused >= 2, "the Unencodable vectors were not refused");
+    }
+
+    #[test]
+    fn a_wrong_encoding_names_the_byte() {
+        let t: Test = serde_json::from_value(json!({
+            "tcId": 1, "comment": "", "section": "2.2", "input": "0000000101ff",
+            "result": "valid", "messages": []
+        }))
+        .unwrap();
+        let a = EncodeAnswer {
+            result: "encoded".into(),
+            output: Some("0000000102ff".into()),
+            ..EncodeAnswer::default()
+        };
+        assert_eq!(
+            grade_encoding(&t, &a).unwrap_err(),
+            "byte 4 is 0x02 (expected 0x01): 0x0000000102ff (expected 0x0000000101ff)"
+        );
+    }
+
+    #[test]
     fn a_wrong_error_offset_is_shown_as_numbers() {
         let file = load(Format::Typed, None).unwrap();
         let (group, t) = file
@@ -403,6 +628,7 @@ mod test {
             .unwrap();
         let case = HarnessCase {
             id: case_id(Format::Typed, t),
+            op: decode_op(),
             format: "typed".into(),
             mode: group.mode.clone(),
             limits: group.limits.clone(),
