@@ -208,7 +208,10 @@ impl Encode for TypedMessage<'_> {
 
     /// Header and payload appended directly: no zero-fill of the payload
     /// room before it is overwritten.
+    // Inlined into the owned message's `encode` (callgrind: a call of its
+    // own cost 13 instructions of a 16-byte packet's 125).
     #[cfg(feature = "alloc")]
+    #[inline]
     fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
         let mut head = [0u8; HEADER_LEN];
         self.header()?.emit(&mut head);
