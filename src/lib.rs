@@ -22,6 +22,14 @@
 //! What each format's reference server answers (section 6 of its spec) is
 //! in `reference` (feature `alloc`), sans-IO like the parsers.
 //!
+//! The four binary modules have the same parts: `HEADER_LEN`, `Header`
+//! (the fixed header, read from `&[u8; HEADER_LEN]`), `Limits`, the
+//! borrowed message (`TypedMessage`, `Packet`, `LengthFrame`, `MuxFrame`)
+//! and its owned `…Buf` with `as_message()`, and a [`WireFormat`] marker
+//! named after the module (`Typed`, `Magic`, `Frame`, `Mux`). [`reqres`]
+//! has `Limits`, `Request`/`Response`, `RequestBuf`/`ResponseBuf` (also
+//! `as_message()`) and the markers `RequestLine`/`ResponseLine`.
+//!
 //! ## The parsing contract
 //! Every `parse` function takes the bytes received so far and returns one of:
 //! - `Ok(Status::Complete(message, len))`: a whole message, which took the
