@@ -402,6 +402,10 @@ struct FuzzCmd {
     /// How soon a server must close after input it must refuse.
     #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
     prompt: Duration,
+    /// The --target server's idle timeout: inputs cut inside a message are
+    /// then left open, and it must close within this (plus --prompt).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    idle_timeout: Option<Duration>,
     /// Print a JSON summary instead of lines.
     #[arg(long)]
     json: bool,
@@ -616,6 +620,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 vectors: c.vectors,
                 timeout: c.timeout,
                 prompt: c.prompt,
+                idle_timeout: c.idle_timeout,
                 json: c.json,
                 minimise_runs: c.minimise_runs,
             }))
