@@ -177,8 +177,8 @@ struct CaptureCmd {
     /// Decode live traffic on an interface (needs root or CAP_NET_RAW).
     #[arg(long, value_name = "IFACE", conflicts_with = "hex")]
     live: Option<String>,
-    /// The server port of the traffic, P or P:FORMAT (repeatable, or comma-separated).
-    #[arg(long = "port", value_name = "P[:FORMAT]")]
+    /// The server port of the traffic, P or P:FORMAT; P/tcp or P/udp for one transport only (repeatable, or comma-separated).
+    #[arg(long = "port", value_name = "P[/tcp|udp][:FORMAT]")]
     ports: Vec<String>,
     /// Connections tracked at once (the least recently active is dropped).
     #[arg(long, value_name = "N", default_value_t = capture::connections::DEFAULT_MAX_CONNECTIONS)]

@@ -24,12 +24,12 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
-use wireforms::magic::{Magic, PacketBuf};
+use wireforms::magic::Magic;
 use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::{max_datagram_len, parse_datagram, serve_udp};
-use wireforms::typed::{Typed, TypedMessageBuf};
+use wireforms::typed::Typed;
 use wireforms::Status;
 
 use super::finding::Difference;
@@ -102,14 +102,14 @@ impl ReferenceServer {
             let task = match format {
                 Format::Typed => {
                     let l = Typed::limits(&args)?;
-                    let h: fn(TypedMessageBuf) -> Vec<TypedMessageBuf> = reference::typed_reply;
+                    let h = reference::ReferenceHandler::<Typed>::new(l);
                     tokio::spawn(async move {
                         let _ = serve_udp::<Typed, Typed, _>(socket, l, h, token).await;
                     })
                 }
                 Format::Magic => {
                     let l = Magic::limits(&args)?;
-                    let h: fn(PacketBuf) -> Vec<PacketBuf> = reference::magic_reply;
+                    let h = reference::ReferenceHandler::<Magic>::new(l);
                     tokio::spawn(async move {
                         let _ = serve_udp::<Magic, Magic, _>(socket, l, h, token).await;
                     })
@@ -118,7 +118,7 @@ impl ReferenceServer {
                     let l = RequestLine::limits(&args)?;
                     let replies =
                         wireforms::reqres::Limits::new(l.max_line_len.min(max_datagram_len(&addr)));
-                    let h = reference::RequestReplies::new(replies);
+                    let h = reference::ReferenceHandler::<RequestLine>::new(replies);
                     tokio::spawn(async move {
                         let _ =
                             serve_udp::<RequestLine, ResponseLine, _>(socket, l, h, token).await;
