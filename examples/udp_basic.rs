@@ -22,7 +22,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
-use wireforms::reqres::{self, RequestBuf, RequestLine, ResponseLine};
+use wireforms::reqres::{RequestBuf, RequestLine, ResponseLine};
+use wireforms::transport::reference::ReferenceHandler;
 use wireforms::transport::udp::{parse_datagram, serve_udp, MAX_DATAGRAM_LEN};
 use wireforms::Encode;
 
@@ -40,7 +41,7 @@ async fn main() -> Result<(), BoxError> {
     let server = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
         socket,
         Default::default(),
-        |request: RequestBuf| vec![reqres::reference_reply(&request.as_message())],
+        ReferenceHandler::<RequestLine>::default(),
         shutdown.clone(),
     ));
 

@@ -19,6 +19,17 @@
 //! | [`mux`] | mux frame: `u16` channel, `u16` length, payload | `spec/mux.md` |
 //! | [`reqres`] | ID request/response lines: `ID:COMMAND:ARGS\n` | `spec/reqres.md` |
 //!
+//! What each format's reference server answers (section 6 of its spec) is
+//! in `reference` (feature `alloc`), sans-IO like the parsers.
+//!
+//! The four binary modules have the same parts: `HEADER_LEN`, `Header`
+//! (the fixed header, read from `&[u8; HEADER_LEN]`), `Limits`, the
+//! borrowed message (`TypedMessage`, `Packet`, `LengthFrame`, `MuxFrame`)
+//! and its owned `…Buf` with `as_message()`, and a [`WireFormat`] marker
+//! named after the module (`Typed`, `Magic`, `Frame`, `Mux`). [`reqres`]
+//! has `Limits`, `Request`/`Response`, `RequestBuf`/`ResponseBuf` (also
+//! `as_message()`) and the markers `RequestLine`/`ResponseLine`.
+//!
 //! ## The parsing contract
 //! Every `parse` function takes the bytes received so far and returns one of:
 //! - `Ok(Status::Complete(message, len))`: a whole message, which took the
@@ -35,7 +46,8 @@
 //! ## Features
 //! - `std` (default): `std::error::Error`, I/O error conversion.
 //! - `alloc` (implied by `std`): owned message types over [`bytes::Bytes`],
-//!   serializers into [`bytes::BufMut`], reference-server replies.
+//!   serializers into [`bytes::BufMut`], the reference servers' replies
+//!   (`reference`).
 //! - `tokio` (default): the [`transport`] layer.
 //! - `arbitrary`: `arbitrary::Arbitrary` for the owned message types.
 //!
@@ -57,6 +69,8 @@ mod wire;
 pub mod frame;
 pub mod magic;
 pub mod mux;
+#[cfg(feature = "alloc")]
+pub mod reference;
 pub mod reqres;
 pub mod typed;
 

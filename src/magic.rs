@@ -253,22 +253,15 @@ impl Encode for Packet<'_> {
 
     /// Header and payload appended directly: no zero-fill of the payload
     /// room before it is overwritten.
+    // Inlined into the owned message's `encode` (callgrind: a call of its
+    // own cost 13 instructions of a 16-byte packet's 125).
     #[cfg(feature = "alloc")]
+    #[inline]
     fn encode(&self, buf: &mut bytes::BytesMut) -> Result<(), Error> {
         let mut head = [0u8; HEADER_LEN];
         self.header()?.emit(&mut head);
         crate::wire::encode_parts(buf, &head, self.payload);
         Ok(())
-    }
-}
-
-/// The reference server's answer (spec §6): the same payload, type + 1
-/// (wrapping 255 to 0), version [`VERSION`].
-pub fn reference_reply<'a>(request: &Packet<'a>) -> Packet<'a> {
-    Packet {
-        version: VERSION,
-        packet_type: request.packet_type.next(),
-        payload: request.payload,
     }
 }
 
@@ -578,29 +571,6 @@ mod test {
             .complete()
             .unwrap();
         assert_eq!((parsed, len), (largest, 65_543));
-    }
-
-    #[test]
-    fn test_reference_reply() {
-        let (request, _) = Packet::parse(&PACKET_BYTES, &limits())
-            .unwrap()
-            .complete()
-            .unwrap();
-        let reply = reference_reply(&request);
-        let mut out = [0u8; 31];
-        reply.emit(&mut out).unwrap();
-        assert_eq!(&out[..8], b"\xde\xad\xbe\xef\x01\x02\x00\x17");
-        assert_eq!(&out[8..], b"Custom protocol message");
-    }
-
-    #[test]
-    fn test_reference_reply_wraps() {
-        let packet = Packet {
-            version: VERSION,
-            packet_type: PacketType(255),
-            payload: b"",
-        };
-        assert_eq!(reference_reply(&packet).packet_type, PacketType(0));
     }
 
     #[cfg(feature = "alloc")]

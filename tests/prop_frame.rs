@@ -5,9 +5,8 @@ mod common;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use wireforms::frame::{
-    reference_reply, upper_ascii_in_place, Frame, LengthFrame, LengthFrameBuf, Limits, HEADER_LEN,
-};
+use wireforms::frame::{Frame, LengthFrame, LengthFrameBuf, Limits, HEADER_LEN};
+use wireforms::reference::{upper_ascii_in_place, ReferenceServer};
 use wireforms::ErrorKind;
 
 fn frame(max_payload: usize) -> impl Strategy<Value = LengthFrameBuf> {
@@ -85,7 +84,7 @@ proptest! {
 
     #[test]
     fn reference_reply_is_ascii_upper_case(f in frame(2048)) {
-        let reply = reference_reply(&f.as_message());
+        let reply = Frame::replies(f.clone(), &Limits::default()).unwrap().remove(0);
         prop_assert_eq!(reply.payload.len(), f.payload.len());
         for (&before, &after) in f.payload.iter().zip(reply.payload.iter()) {
             prop_assert_eq!(after, before.to_ascii_uppercase());

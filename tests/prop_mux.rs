@@ -6,9 +6,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wireforms::mux::{
-    reference_reply, split, ChannelId, Limits, Mux, MuxFrame, MuxFrameBuf, HEADER_LEN,
-    MAX_PAYLOAD_LEN,
+    split, ChannelId, Limits, Mux, MuxFrame, MuxFrameBuf, HEADER_LEN, MAX_PAYLOAD_LEN,
 };
+use wireforms::reference::ReferenceServer;
 use wireforms::{Encode, ErrorKind};
 
 fn frame(max_payload: usize) -> impl Strategy<Value = MuxFrameBuf> {
@@ -141,7 +141,8 @@ proptest! {
     #[test]
     fn reference_reply_echoes_on_the_same_channel(c in any::<u16>(), len in split_len(140_000)) {
         let payload = patterned(len);
-        let reply = reference_reply(&MuxFrame { channel: ChannelId(c), payload: &payload });
+        let request = MuxFrameBuf::from(MuxFrame { channel: ChannelId(c), payload: &payload });
+        let reply = Mux::replies(request, &Limits::default()).unwrap();
         let prefix = format!("Echo {c}: ");
         let total = prefix.len() + len;
         prop_assert_eq!(reply.len(), total.div_ceil(MAX_PAYLOAD_LEN));

@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::udp::UdpFramed;
 use wireforms::reqres::{RequestLine, ResponseLine};
-use wireforms::transport::reference::RequestReplies;
+use wireforms::transport::reference::ReferenceHandler;
 use wireforms::transport::udp::{max_datagram_len, parse_datagram, serve_udp, DatagramCodec};
 use wireforms::typed::Typed;
 use wireforms::{Error, ErrorKind};
@@ -72,7 +72,7 @@ async fn an_ipv6_datagram_above_the_ipv4_maximum_is_read_whole() {
     let task = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
         server,
         Default::default(),
-        RequestReplies::new(Default::default()),
+        ReferenceHandler::<RequestLine>::new(Default::default()),
         token.clone(),
     ));
     let peer = UdpSocket::bind("[::1]:0").await.unwrap();
@@ -105,7 +105,7 @@ async fn a_reply_too_long_for_a_datagram_is_an_err_status() {
     let task = tokio::spawn(serve_udp::<RequestLine, ResponseLine, _>(
         server,
         Default::default(),
-        RequestReplies::new(replies),
+        ReferenceHandler::<RequestLine>::new(replies),
         token.clone(),
     ));
     let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();

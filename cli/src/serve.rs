@@ -9,13 +9,12 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use wireforms::magic;
-use wireforms::magic::PacketBuf;
 use wireforms::reqres::{RequestLine, ResponseLine};
 use wireforms::transport::listener::Listener;
 use wireforms::transport::reference;
 use wireforms::transport::server::ServerOptions;
 use wireforms::transport::udp::{max_datagram_len, serve_udp};
-use wireforms::typed::{Typed, TypedMessageBuf};
+use wireforms::typed::Typed;
 
 use crate::formats::{CliFormat, Format, LimitArgs};
 
@@ -32,8 +31,6 @@ pub struct ServeArgs {
     /// Transport options.
     pub options: ServerOptions,
 }
-
-pub use wireforms::transport::reference::{magic_reply, request_reply, typed_reply};
 
 /// A token cancelled on Ctrl-C or SIGTERM.
 pub fn shutdown_on_signal() -> CancellationToken {
@@ -158,18 +155,18 @@ async fn serve_datagrams(
     let socket = Arc::new(socket);
     let stats = match limits {
         ServedLimits::Typed(l) => {
-            let h: fn(TypedMessageBuf) -> Vec<TypedMessageBuf> = typed_reply;
+            let h = reference::ReferenceHandler::<Typed>::new(l);
             serve_udp::<Typed, Typed, _>(socket, l, h, token).await
         }
         ServedLimits::Magic(l) => {
-            let h: fn(PacketBuf) -> Vec<PacketBuf> = magic_reply;
+            let h = reference::ReferenceHandler::<magic::Magic>::new(l);
             serve_udp::<magic::Magic, magic::Magic, _>(socket, l, h, token).await
         }
         ServedLimits::Request(limits) => {
             // A reply must fit in the peer's line limit and in one datagram.
             let replies =
                 wireforms::reqres::Limits::new(limits.max_line_len.min(max_datagram_len(&addr)));
-            let h = reference::RequestReplies::new(replies);
+            let h = reference::ReferenceHandler::<RequestLine>::new(replies);
             serve_udp::<RequestLine, ResponseLine, _>(socket, limits, h, token).await
         }
         ServedLimits::Frame(_) | ServedLimits::Mux(_) => {

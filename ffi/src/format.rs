@@ -2,6 +2,7 @@
 //! datagram, measure, emit, reference reply. Each format only says how its
 //! C structs map to the library's types.
 
+use wireforms::reference::ReferenceServer;
 use wireforms::{Encode, Error, Status, WireFormat};
 
 use crate::boundary::{
@@ -39,12 +40,53 @@ pub(crate) trait CFormat {
 }
 
 /// A format with a reference-server answer (spec §6 of each format).
-pub(crate) trait Reply: CFormat {
-    /// The encoded length of the answer to `request`.
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, Error>;
-    /// Writes the encoded answer to `request` at the start of `out`, all
-    /// of it or nothing.
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, Error>;
+pub(crate) trait Reply: CFormat<Wire: ReferenceServer> {
+    /// The limits the answer is kept within (the C functions take none):
+    /// the format's defaults unless a format says otherwise.
+    fn reply_limits() -> <Self::Wire as WireFormat>::Limits {
+        Default::default()
+    }
+}
+
+/// The library's reference replies to `request` (`wireforms::reference`).
+fn replies<F: Reply>(
+    request: &Message<'_, F>,
+) -> Result<Vec<<<F::Wire as ReferenceServer>::Reply as WireFormat>::Owned>, Error> {
+    let request = <F::Wire as WireFormat>::to_owned_copy(request);
+    <F::Wire as ReferenceServer>::replies(request, &F::reply_limits())
+}
+
+/// The encoded length of the answer to `request`.
+fn reply_len_of<F: Reply>(request: &Message<'_, F>) -> Result<usize, Error> {
+    let mut len = 0usize;
+    for reply in replies::<F>(request)? {
+        reply.check()?;
+        len = len.saturating_add(reply.encoded_len());
+    }
+    Ok(len)
+}
+
+/// Writes the encoded answer to `request` at the start of `out`, all of
+/// it or nothing.
+fn write_reply<F: Reply>(request: &Message<'_, F>, out: &mut [u8]) -> Result<usize, Error> {
+    let replies = replies::<F>(request)?;
+    let mut len = 0usize;
+    for reply in &replies {
+        reply.check()?;
+        len = len.saturating_add(reply.encoded_len());
+    }
+    // All or nothing: check the room for every reply first.
+    if out.len() < len {
+        return Err(Error::BufferTooSmall {
+            needed: len,
+            available: out.len(),
+        });
+    }
+    let mut at = 0;
+    for reply in &replies {
+        at += reply.emit(&mut out[at..])?;
+    }
+    Ok(at)
 }
 
 /// The library limits for a nullable C limits pointer.
@@ -189,7 +231,7 @@ pub(crate) unsafe fn reply_len<F: Reply>(
         check_out(len, "len")?;
         // SAFETY: a valid message struct whose slices are readable.
         let m = unsafe { F::from_c(read_in(request, "request")?)? };
-        let n = F::reply_len(&m)?;
+        let n = reply_len_of::<F>(&m)?;
         // SAFETY: passed check_out.
         unsafe { write_out(len, n) };
         Ok(wireforms_status::Ok)
@@ -214,7 +256,7 @@ pub(crate) unsafe fn reply<F: Reply>(
         check_disjoint(out, out_len, &F::parts(c))?;
         // SAFETY: as in `emit`.
         let (m, out) = unsafe { (F::from_c(c)?, bytes_out(out, out_len, "out")?) };
-        let n = F::reply(&m, out)?;
+        let n = write_reply::<F>(&m, out)?;
         // SAFETY: passed check_out.
         unsafe { write_out(written, n) };
         Ok(wireforms_status::Ok)

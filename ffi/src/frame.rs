@@ -1,10 +1,10 @@
 //! The length frame (`spec/frame.md`).
 
-use wireforms::{frame, Encode};
+use wireforms::frame;
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, CFormat, Reply};
 use crate::slices::wireforms_bytes;
 
 /// What a receiver of length frames enforces.
@@ -58,20 +58,7 @@ impl CFormat for FrameC {
     }
 }
 
-impl Reply for FrameC {
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, wireforms::Error> {
-        request.check()?;
-        Ok(request.encoded_len())
-    }
-
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, wireforms::Error> {
-        // The reply is the request with its payload upper-cased in place:
-        // no allocation (spec frame §6).
-        let len = request.emit(out)?;
-        frame::upper_ascii_in_place(&mut out[frame::HEADER_LEN..len]);
-        Ok(len)
-    }
-}
+impl Reply for FrameC {}
 
 /// The default limits (`spec/frame.md` §3): a payload of at most 1 MiB.
 #[no_mangle]

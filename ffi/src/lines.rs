@@ -1,10 +1,10 @@
 //! The ID request/response lines (`spec/reqres.md`).
 
-use wireforms::{reqres, Encode, Error};
+use wireforms::reqres;
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, CFormat, Reply};
 use crate::slices::wireforms_str;
 
 /// What a receiver of request or response lines enforces.
@@ -318,14 +318,9 @@ pub unsafe extern "C" fn wireforms_response_emit(
 }
 
 impl Reply for RequestC {
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, Error> {
-        let reply = reqres::reference_reply(request);
-        reply.check()?;
-        Ok(reply.encoded_len())
-    }
-
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, Error> {
-        reqres::reference_reply(request).emit(out)
+    /// No line limit: the C function answers any request it is given.
+    fn reply_limits() -> reqres::Limits {
+        reqres::Limits::new(usize::MAX)
     }
 }
 

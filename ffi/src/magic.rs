@@ -1,10 +1,10 @@
 //! The magic header packet (`spec/magic.md`).
 
-use wireforms::{magic, Encode};
+use wireforms::magic;
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, CFormat, Reply};
 use crate::slices::wireforms_bytes;
 
 /// What a receiver of magic header packets enforces.
@@ -68,17 +68,7 @@ impl CFormat for MagicC {
     }
 }
 
-impl Reply for MagicC {
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, wireforms::Error> {
-        let reply = magic::reference_reply(request);
-        reply.check()?;
-        Ok(reply.encoded_len())
-    }
-
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, wireforms::Error> {
-        magic::reference_reply(request).emit(out)
-    }
-}
+impl Reply for MagicC {}
 
 /// The default limits (`spec/magic.md` §3): a payload of at most 65,535.
 #[no_mangle]

@@ -1,10 +1,10 @@
 //! The mux frame (`spec/mux.md`).
 
-use wireforms::{mux, Encode, Error};
+use wireforms::mux;
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, CFormat, Reply};
 use crate::slices::wireforms_bytes;
 
 /// What a receiver of mux frames enforces.
@@ -64,33 +64,7 @@ impl CFormat for MuxC {
     }
 }
 
-impl Reply for MuxC {
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, wireforms::Error> {
-        let frames = mux::reference_reply(request);
-        Ok(frames
-            .iter()
-            .fold(0usize, |n, f| n.saturating_add(f.encoded_len())))
-    }
-
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, wireforms::Error> {
-        let frames = mux::reference_reply(request);
-        let len = frames
-            .iter()
-            .fold(0usize, |n, f| n.saturating_add(f.encoded_len()));
-        // All or nothing: check the room for every frame first.
-        if out.len() < len {
-            return Err(Error::BufferTooSmall {
-                needed: len,
-                available: out.len(),
-            });
-        }
-        let mut at = 0;
-        for f in &frames {
-            at += f.emit(&mut out[at..])?;
-        }
-        Ok(at)
-    }
-}
+impl Reply for MuxC {}
 
 /// The default limits (`spec/mux.md` §3): a payload of at most 65,535.
 #[no_mangle]

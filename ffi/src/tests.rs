@@ -6,6 +6,7 @@
 use core::ffi::CStr;
 use core::ptr::{null, null_mut};
 
+use wireforms::reference::ReferenceServer;
 use wireforms::{frame, mux, reqres, Encode, ErrorKind};
 
 use crate::boundary::test_hook::force_panic;
@@ -583,8 +584,8 @@ fn reference_replies_match_the_library() {
         wireforms_frame_reference_reply_len,
         wireforms_frame_reference_reply,
     );
-    let want = frame::reference_reply(&frame::LengthFrame { payload: &all });
-    assert_eq!(got, want.to_bytes().unwrap().to_vec());
+    let want = frame::Frame::replies(frame::LengthFrameBuf::new(all.clone()), &Default::default());
+    assert_eq!(got, want.unwrap()[0].to_bytes().unwrap().to_vec());
     // A mux request long enough for a reply of two frames.
     let long = vec![b'x'; 65_530];
     let mux_request = wireforms_mux_frame {
@@ -596,10 +597,8 @@ fn reference_replies_match_the_library() {
         wireforms_mux_reference_reply_len,
         wireforms_mux_reference_reply,
     );
-    let frames = mux::reference_reply(&mux::MuxFrame {
-        channel: mux::ChannelId(300),
-        payload: &long,
-    });
+    let request = mux::MuxFrameBuf::new(mux::ChannelId(300), long.clone());
+    let frames = mux::Mux::replies(request, &Default::default()).unwrap();
     assert_eq!(frames.len(), 2);
     let want: Vec<u8> = frames
         .iter()
@@ -610,7 +609,7 @@ fn reference_replies_match_the_library() {
         ("ECHO", "hello", "hello"),
         ("UPPER", "straße", "STRAßE"),
         ("REVERSE", "abc", "cba"),
-        ("NOPE", "x", reqres::UNKNOWN_COMMAND),
+        ("NOPE", "x", wireforms::reference::UNKNOWN_COMMAND),
     ] {
         let request = wireforms_request {
             id: wireforms_str::of("42"),

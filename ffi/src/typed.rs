@@ -1,10 +1,10 @@
 //! The typed binary message (`spec/typed.md`).
 
-use wireforms::{typed, Encode};
+use wireforms::typed;
 
 use crate::boundary::Failure;
 use crate::error::{wireforms_error, wireforms_status};
-use crate::format::{self, CFormat, Message, Reply};
+use crate::format::{self, CFormat, Reply};
 use crate::slices::wireforms_bytes;
 
 /// What a receiver of typed binary messages enforces.
@@ -64,17 +64,7 @@ impl CFormat for TypedC {
     }
 }
 
-impl Reply for TypedC {
-    fn reply_len(request: &Message<'_, Self>) -> Result<usize, wireforms::Error> {
-        let reply = typed::reference_reply(request);
-        reply.check()?;
-        Ok(reply.encoded_len())
-    }
-
-    fn reply(request: &Message<'_, Self>, out: &mut [u8]) -> Result<usize, wireforms::Error> {
-        typed::reference_reply(request).emit(out)
-    }
-}
+impl Reply for TypedC {}
 
 /// The default limits (`spec/typed.md` §3): a payload of at most 1 MiB.
 #[no_mangle]

@@ -18,6 +18,7 @@
 use std::ffi::CStr;
 
 use bytes::Bytes;
+use wireforms::reference::ReferenceServer;
 use wireforms::transport::udp::parse_datagram;
 use wireforms::{frame, magic, mux, reqres, typed, Encode, Error, Status};
 use wireforms_ffi::*;
@@ -114,10 +115,6 @@ fn empty_str() -> wireforms_str {
     }
 }
 
-fn bytes_of(e: Result<bytes::BytesMut, Error>) -> Result<Vec<u8>, Error> {
-    e.map(|b| b.to_vec())
-}
-
 impl Abi for typed::Typed {
     type C = wireforms_typed_message;
     type CLimits = wireforms_typed_limits;
@@ -149,7 +146,7 @@ impl Abi for typed::Typed {
         c.message_type == o.message_type.0 && bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
     fn reply(m: &typed::TypedMessage<'_>) -> Option<Result<Vec<u8>, Error>> {
-        Some(bytes_of(typed::reference_reply(m).to_bytes()))
+        reference_bytes::<typed::Typed>(m, &Default::default())
     }
 }
 
@@ -189,7 +186,7 @@ impl Abi for magic::Magic {
             && bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
     fn reply(m: &magic::Packet<'_>) -> Option<Result<Vec<u8>, Error>> {
-        Some(bytes_of(magic::reference_reply(m).to_bytes()))
+        reference_bytes::<magic::Magic>(m, &Default::default())
     }
 }
 
@@ -223,7 +220,7 @@ impl Abi for frame::Frame {
         bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
     fn reply(m: &frame::LengthFrame<'_>) -> Option<Result<Vec<u8>, Error>> {
-        Some(bytes_of(frame::reference_reply(m).to_bytes()))
+        reference_bytes::<frame::Frame>(m, &Default::default())
     }
 }
 
@@ -257,15 +254,27 @@ impl Abi for mux::Mux {
         c.channel == o.channel.0 && bytes_in(&c.payload, input) == Some(&o.payload[..])
     }
     fn reply(m: &mux::MuxFrame<'_>) -> Option<Result<Vec<u8>, Error>> {
-        let mut out = Vec::new();
-        for f in mux::reference_reply(m) {
-            match f.to_bytes() {
-                Ok(b) => out.extend_from_slice(&b),
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        Some(Ok(out))
+        reference_bytes::<mux::Mux>(m, &Default::default())
     }
+}
+
+/// The library's reference replies to `m`, encoded one after the other.
+fn reference_bytes<F: ReferenceServer>(
+    m: &F::Message<'_>,
+    limits: &F::Limits,
+) -> Option<Result<Vec<u8>, Error>> {
+    let replies = match F::replies(F::to_owned_copy(m), limits) {
+        Ok(replies) => replies,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut out = Vec::new();
+    for reply in replies {
+        match reply.to_bytes() {
+            Ok(b) => out.extend_from_slice(&b),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(out))
 }
 
 fn line_limits(l: &reqres::Limits) -> wireforms_line_limits {
@@ -306,7 +315,8 @@ impl Abi for reqres::RequestLine {
             && str_in(&c.args, input) == Some(o.args.as_bytes())
     }
     fn reply(m: &reqres::Request<'_>) -> Option<Result<Vec<u8>, Error>> {
-        Some(bytes_of(reqres::reference_reply(m).to_bytes()))
+        // The C function answers with no line limit.
+        reference_bytes::<reqres::RequestLine>(m, &reqres::Limits::new(usize::MAX))
     }
 }
 
@@ -539,10 +549,10 @@ fn check_encode<F: Abi>(message: &F::C, m: &F::Message<'_>) {
 fn with_limits<F: Abi>(selector: u8, rest: &[u8]) {
     match (selector / 6) % 3 {
         0 => run::<F>(rest, &F::Limits::default()),
-        1 => run::<F>(rest, &F::limits_with(SMALL_LIMIT)),
+        1 => run::<F>(rest, &crate::limits_with::<F>(SMALL_LIMIT)),
         _ => match rest.split_first() {
-            Some((&max, data)) => run::<F>(data, &F::limits_with(usize::from(max))),
-            None => run::<F>(rest, &F::limits_with(0)),
+            Some((&max, data)) => run::<F>(data, &crate::limits_with::<F>(usize::from(max))),
+            None => run::<F>(rest, &crate::limits_with::<F>(0)),
         },
     }
 }

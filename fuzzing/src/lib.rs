@@ -48,7 +48,8 @@ use tokio_util::codec::Decoder;
 
 use wireforms::transport::codec::WireCodec;
 use wireforms::{
-    frame, magic, mux, reqres, typed, Encode, Error, ErrorKind, Needed, Status, WireFormat,
+    frame, magic, mux, reqres, typed, Encode, Error, ErrorKind, LengthLimit, Needed, Status,
+    WireFormat,
 };
 
 pub mod calls_core;
@@ -89,23 +90,12 @@ impl Expected {
     }
 }
 
-/// A wire format as the fuzz targets see it: its limits as one number and
-/// an independent oracle for its parser.
+/// A wire format as the fuzz targets see it: an independent oracle for its
+/// parser. Its limits are seen as one number through the library's
+/// [`LengthLimit`].
 pub trait FuzzFormat: WireFormat {
-    /// Header length for the binary formats; 0 for the text lines.
-    const HEADER_LEN: usize;
     /// The error kinds the parser may return.
     const ERRORS: &'static [ErrorKind];
-
-    /// Limits whose one maximum (payload or line length) is `max`,
-    /// saturated to what the format's limit can hold.
-    fn limits_with(max: usize) -> Self::Limits;
-
-    /// The largest limits the format can be configured with.
-    fn max_limits() -> Self::Limits;
-
-    /// The one maximum of `limits`.
-    fn max_of(limits: &Self::Limits) -> usize;
 
     /// What parsing `input` must give, computed without the parser.
     fn expect(input: &[u8], limits: &Self::Limits) -> Expected;
@@ -114,11 +104,19 @@ pub trait FuzzFormat: WireFormat {
     /// (in the first two fields, or ending the last); the receiver accepts
     /// it (spec reqres §5.3, §5.5). Always false for the binary formats.
     fn unencodable(message: &Self::Message<'_>) -> bool;
+}
 
-    /// Whether this is a text format.
-    fn is_text() -> bool {
-        Self::HEADER_LEN == 0
-    }
+/// Limits whose one maximum (payload or line length) is `max`, saturated
+/// to what the format's length field can say.
+pub fn limits_with<F: WireFormat>(max: usize) -> F::Limits {
+    let mut limits = F::Limits::default();
+    limits.set_max_len(max);
+    limits
+}
+
+/// The largest limits the format can be configured with.
+fn max_limits<F: WireFormat>() -> F::Limits {
+    limits_with::<F>(usize::MAX)
 }
 
 /// The oracle of a binary format: `payload_len` reads the complete header
@@ -154,31 +152,13 @@ fn be_u32(b: &[u8]) -> usize {
         .fold(0usize, |acc, &x| acc << 8 | usize::from(x))
 }
 
-fn sat_u16(max: usize) -> u16 {
-    u16::try_from(max).unwrap_or(u16::MAX)
-}
-
-fn sat_u32(max: usize) -> u32 {
-    u32::try_from(max).unwrap_or(u32::MAX)
-}
-
 impl FuzzFormat for typed::Typed {
-    const HEADER_LEN: usize = typed::HEADER_LEN;
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
-    fn limits_with(max: usize) -> typed::Limits {
-        typed::Limits::new(sat_u32(max))
-    }
-    fn max_limits() -> typed::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &typed::Limits) -> usize {
-        limits.max_payload_len as usize
-    }
     fn expect(input: &[u8], limits: &typed::Limits) -> Expected {
         expect_binary(input, 5, |h| {
             let len = be_u32(h);
-            if len > Self::max_of(limits) {
+            if len > limits.max_len() {
                 return Err(ErrorKind::TooLarge);
             }
             Ok(len)
@@ -190,22 +170,12 @@ impl FuzzFormat for typed::Typed {
 }
 
 impl FuzzFormat for magic::Magic {
-    const HEADER_LEN: usize = magic::HEADER_LEN;
     const ERRORS: &'static [ErrorKind] = &[
         ErrorKind::BadMagic,
         ErrorKind::BadVersion,
         ErrorKind::TooLarge,
     ];
 
-    fn limits_with(max: usize) -> magic::Limits {
-        magic::Limits::new(sat_u16(max))
-    }
-    fn max_limits() -> magic::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &magic::Limits) -> usize {
-        usize::from(limits.max_payload_len)
-    }
     fn expect(input: &[u8], limits: &magic::Limits) -> Expected {
         // Magic, then version, then length (spec magic §5).
         expect_binary(input, 8, |h| {
@@ -216,7 +186,7 @@ impl FuzzFormat for magic::Magic {
                 return Err(ErrorKind::BadVersion);
             }
             let len = be_u16(&h[6..]);
-            if len > Self::max_of(limits) {
+            if len > limits.max_len() {
                 return Err(ErrorKind::TooLarge);
             }
             Ok(len)
@@ -228,22 +198,12 @@ impl FuzzFormat for magic::Magic {
 }
 
 impl FuzzFormat for frame::Frame {
-    const HEADER_LEN: usize = frame::HEADER_LEN;
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
-    fn limits_with(max: usize) -> frame::Limits {
-        frame::Limits::new(sat_u32(max))
-    }
-    fn max_limits() -> frame::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &frame::Limits) -> usize {
-        limits.max_payload_len as usize
-    }
     fn expect(input: &[u8], limits: &frame::Limits) -> Expected {
         expect_binary(input, 4, |h| {
             let len = be_u32(h);
-            if len > Self::max_of(limits) {
+            if len > limits.max_len() {
                 return Err(ErrorKind::TooLarge);
             }
             Ok(len)
@@ -255,22 +215,12 @@ impl FuzzFormat for frame::Frame {
 }
 
 impl FuzzFormat for mux::Mux {
-    const HEADER_LEN: usize = mux::HEADER_LEN;
     const ERRORS: &'static [ErrorKind] = &[ErrorKind::TooLarge];
 
-    fn limits_with(max: usize) -> mux::Limits {
-        mux::Limits::new(sat_u16(max))
-    }
-    fn max_limits() -> mux::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &mux::Limits) -> usize {
-        usize::from(limits.max_payload_len)
-    }
     fn expect(input: &[u8], limits: &mux::Limits) -> Expected {
         expect_binary(input, 4, |h| {
             let len = be_u16(&h[2..]);
-            if len > Self::max_of(limits) {
+            if len > limits.max_len() {
                 return Err(ErrorKind::TooLarge);
             }
             Ok(len)
@@ -319,18 +269,8 @@ const LINE_ERRORS: &[ErrorKind] = &[
 ];
 
 impl FuzzFormat for reqres::RequestLine {
-    const HEADER_LEN: usize = 0;
     const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
 
-    fn limits_with(max: usize) -> reqres::Limits {
-        reqres::Limits::new(max)
-    }
-    fn max_limits() -> reqres::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &reqres::Limits) -> usize {
-        limits.max_line_len
-    }
     fn expect(input: &[u8], limits: &reqres::Limits) -> Expected {
         expect_line(input, limits)
     }
@@ -340,18 +280,8 @@ impl FuzzFormat for reqres::RequestLine {
 }
 
 impl FuzzFormat for reqres::ResponseLine {
-    const HEADER_LEN: usize = 0;
     const ERRORS: &'static [ErrorKind] = LINE_ERRORS;
 
-    fn limits_with(max: usize) -> reqres::Limits {
-        reqres::Limits::new(max)
-    }
-    fn max_limits() -> reqres::Limits {
-        Self::limits_with(usize::MAX)
-    }
-    fn max_of(limits: &reqres::Limits) -> usize {
-        limits.max_line_len
-    }
     fn expect(input: &[u8], limits: &reqres::Limits) -> Expected {
         expect_line(input, limits)
     }
@@ -372,7 +302,7 @@ fn check_error<F: FuzzFormat>(e: &Error) {
         F::NAME
     );
     let section = e.section().expect("a wire error names its spec section");
-    let prefix = if F::is_text() { "reqres/" } else { F::NAME };
+    let prefix = if F::IS_LINE { "reqres/" } else { F::NAME };
     assert!(
         section.starts_with(prefix),
         "{}: section {section}",
@@ -390,9 +320,9 @@ fn check_error<F: FuzzFormat>(e: &Error) {
 /// input byte.
 pub fn decode<F: FuzzFormat>(data: &[u8]) {
     decode_with::<F>(data, &F::Limits::default());
-    decode_with::<F>(data, &F::limits_with(SMALL_LIMIT));
+    decode_with::<F>(data, &limits_with::<F>(SMALL_LIMIT));
     let first = data.first().copied().map_or(0, usize::from);
-    decode_with::<F>(data, &F::limits_with(first));
+    decode_with::<F>(data, &limits_with::<F>(first));
 }
 
 /// [`decode`] with the given limits.
@@ -456,11 +386,11 @@ fn check_complete<F: FuzzFormat>(
         "{}: message changed without its trailing bytes",
         F::NAME
     );
-    if F::is_text() {
-        assert!(len <= F::max_of(limits), "{}: line over the limit", F::NAME);
+    if F::IS_LINE {
+        assert!(len <= limits.max_len(), "{}: line over the limit", F::NAME);
     } else {
         assert!(
-            len - F::HEADER_LEN <= F::max_of(limits),
+            len - F::FIXED_HEADER_LEN <= limits.max_len(),
             "payload over the limit"
         );
     }
@@ -477,7 +407,7 @@ fn check_complete<F: FuzzFormat>(
     }
     let n = emitted.expect("a parsed message encodes");
     assert_eq!(n, out.len(), "encoded_len is the bytes written");
-    if F::is_text() && consumed.ends_with(b"\r\n") {
+    if F::IS_LINE && consumed.ends_with(b"\r\n") {
         // Non-canonical (spec reqres §5.5): written back with '\n' only.
         let mut canonical = consumed[..len - 2].to_vec();
         canonical.push(b'\n');
@@ -511,12 +441,12 @@ fn check_incomplete<F: FuzzFormat>(data: &[u8], limits: &F::Limits, needed: Need
     let Needed::Size(n) = needed else {
         // Only a text line without its '\n' has an unknown need (the
         // oracle checked it is one).
-        assert!(F::is_text(), "{}: unknown need", F::NAME);
+        assert!(F::IS_LINE, "{}: unknown need", F::NAME);
         return;
     };
     let n = n.get();
-    assert!(!F::is_text(), "{}: a line never knows its need", F::NAME);
-    let most = F::HEADER_LEN.saturating_add(F::max_of(limits));
+    assert!(!F::IS_LINE, "{}: a line never knows its need", F::NAME);
+    let most = F::FIXED_HEADER_LEN.saturating_add(limits.max_len());
     assert!(
         data.len().saturating_add(n) <= most,
         "{}: need {n} after {} bytes exceeds limit + header {most}",
@@ -542,7 +472,7 @@ fn check_incomplete<F: FuzzFormat>(data: &[u8], limits: &F::Limits, needed: Need
     if let Ok(Status::Incomplete(_)) = full {
         assert_eq!(
             data.len() + n,
-            F::HEADER_LEN,
+            F::FIXED_HEADER_LEN,
             "{}: the need of {n} was understated",
             F::NAME
         );
@@ -570,7 +500,7 @@ pub fn roundtrip<F: FuzzFormat>(owned: &F::Owned) {
     }
     let wire = buf.split_off(6).freeze();
     assert_eq!(wire.len(), owned.encoded_len(), "encoded_len");
-    let limits = F::max_limits();
+    let limits = max_limits::<F>();
     let parsed = F::parse(&wire, &limits);
     match parsed {
         Ok(Status::Complete(message, len)) => {
@@ -761,15 +691,15 @@ pub fn codec<F: FuzzFormat>(input: &[u8]) {
         data,
     } = CodecInput::parse(input);
     let limits = if small_limits {
-        F::limits_with(SMALL_LIMIT)
+        limits_with::<F>(SMALL_LIMIT)
     } else {
         F::Limits::default()
     };
-    let answer_last = answer_last_line && F::is_text();
+    let answer_last = answer_last_line && F::IS_LINE;
     let pieces = chunks(data, sizes);
     // The buffer holds at most the input or one message, and `BytesMut`
     // at most doubles what it is asked for.
-    let one_message = F::HEADER_LEN.saturating_add(F::max_of(&limits));
+    let one_message = F::FIXED_HEADER_LEN.saturating_add(limits.max_len());
     let most_buffered = 4 * (data.len().max(one_message.min(1 << 21)) + 64);
     let (want, want_end) = decode_at_once::<F>(data, &limits, answer_last);
     let (got, got_end) = decode_in_chunks::<F>(&pieces, &limits, answer_last, most_buffered);
@@ -806,13 +736,13 @@ pub fn batch<F: FuzzFormat>(input: &[u8]) {
         data,
     } = CodecInput::parse(input);
     let limits = if small_limits {
-        F::limits_with(SMALL_LIMIT)
+        limits_with::<F>(SMALL_LIMIT)
     } else {
         F::Limits::default()
     };
-    let answer_last = answer_last_line && F::is_text();
+    let answer_last = answer_last_line && F::IS_LINE;
     let pieces = chunks(data, sizes);
-    let one_message = F::HEADER_LEN.saturating_add(F::max_of(&limits));
+    let one_message = F::FIXED_HEADER_LEN.saturating_add(limits.max_len());
     let most_buffered = 4 * (data.len().max(one_message.min(1 << 21)) + 64);
     let (want, want_end) = decode_in_chunks::<F>(&pieces, &limits, answer_last, most_buffered);
 

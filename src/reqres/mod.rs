@@ -61,7 +61,7 @@
 //! elsewhere is text: a server must be able to echo any ID it was sent.
 //!
 //! ```
-//! use wireforms::reqres::{reference_reply, Limits, Request, Response};
+//! use wireforms::reqres::{Limits, Request, Response};
 //! use wireforms::{Encode, Status};
 //!
 //! let request = Request { id: "7", command: "ECHO", args: "a:b" };
@@ -71,18 +71,16 @@
 //! let parsed = Request::parse(&line, &Limits::default())?;
 //! assert_eq!(parsed, Status::Complete(request, 11));
 //!
-//! let reply = reference_reply(&request).to_bytes()?;
-//! assert_eq!(&reply[..], b"7:OK:a:b\n");
-//! let response = Response::parse(&reply, &Limits::default())?;
+//! let reply = b"7:OK:a:b\n";
+//! let response = Response::parse(reply, &Limits::default())?;
 //! assert_eq!(response, Status::Complete(Response { id: "7", status: "OK", data: "a:b" }, 9));
 //! # Ok::<(), wireforms::Error>(())
 //! ```
 //!
 //! With the `alloc` feature, [`RequestBuf`] and [`ResponseBuf`] own their
 //! fields as [`Text`], which shares the codec's read buffer instead of
-//! copying it, [`reference_reply`] answers like the guide's server, and
-//! [`reference_reply_within`] keeps that answer within the peer's line
-//! limit, as a server must (spec §4, §6).
+//! copying it. What the reference server answers (spec §6) is in
+//! [`reference`](crate::reference).
 //!
 //! [`Needed::Unknown`]: crate::Needed::Unknown
 
@@ -96,17 +94,11 @@ use crate::Error;
 
 #[cfg(feature = "alloc")]
 mod owned;
-mod reply;
 #[cfg(feature = "alloc")]
 mod text;
 
 #[cfg(feature = "alloc")]
 pub use owned::{RequestBuf, ResponseBuf};
-#[cfg(feature = "alloc")]
-pub use reply::{reference_reply, reference_reply_within};
-pub use reply::{
-    simple_uppercase, REPLY_ENDS_WITH_CR, REPLY_TOO_LONG, STATUS_ERR, STATUS_OK, UNKNOWN_COMMAND,
-};
 #[cfg(feature = "alloc")]
 pub use text::Text;
 
@@ -126,8 +118,6 @@ pub(crate) mod section {
     pub const MALFORMED: &str = "reqres/5.3";
     pub const INVALID_UTF8: &str = "reqres/5.4";
     pub const SENDER_FIELD: &str = "reqres/4.1";
-    #[cfg(feature = "alloc")]
-    pub const UNANSWERABLE: &str = "reqres/6";
     pub const SENDER_LIMIT: &str = "reqres/4";
     pub const DATAGRAM: &str = "reqres/7.2";
 }

@@ -7,8 +7,9 @@
 //! `In` and answers each with zero or more messages of format `Out`,
 //! computed by a handler: an
 //! [`AsyncHandler`](crate::transport::handler::AsyncHandler) with per-connection state,
-//! or the synchronous [`Handler`] (the reference servers' handlers are the
-//! format modules' pure `reference_reply` functions). Up to
+//! or the synchronous [`Handler`] (the reference servers' handler is
+//! [`ReferenceHandler`](crate::transport::reference::ReferenceHandler) over
+//! the sans-IO [`reference`](crate::reference) module). Up to
 //! [`ServerOptions::max_in_flight`] calls of one connection run at once;
 //! replies follow the order of the requests, except for request lines,
 //! answered as their calls finish (the peer matches them by ID). Replies

@@ -711,7 +711,16 @@ fn parse_one(format: Format, bytes: &[u8]) -> Result<Option<(usize, Reply)>, Str
         let limits = Default::default();
         return match RequestLine::parse(bytes, &limits) {
             Ok(Status::Complete(req, len)) => {
-                let reply = wireforms::reqres::reference_reply(&req);
+                // The reference reply, with no line limit.
+                let request = wireforms::reqres::RequestBuf::from(req);
+                let unlimited = wireforms::reqres::Limits::new(usize::MAX);
+                let reply = <RequestLine as wireforms::reference::ReferenceServer>::replies(
+                    request, &unlimited,
+                )
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .next()
+                .ok_or("the reference server gives no reply")?;
                 let mut out = BytesMut::new();
                 reply.encode(&mut out).map_err(|e| e.to_string())?;
                 Ok(Some((

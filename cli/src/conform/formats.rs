@@ -4,12 +4,13 @@
 
 use anyhow::{anyhow, Result};
 use serde_json::Value;
-use wireforms::frame::{self, Frame, LengthFrameBuf};
+use wireforms::frame::{Frame, LengthFrameBuf};
 use wireforms::magic::{Magic, PacketBuf};
-use wireforms::mux::{self, Mux, MuxFrameBuf};
+use wireforms::mux::{Mux, MuxFrameBuf};
+use wireforms::reference::ReferenceServer;
 use wireforms::reqres::{RequestBuf, RequestLine, ResponseBuf, ResponseLine};
 use wireforms::typed::{Typed, TypedMessageBuf};
-use wireforms::{Encode, Status, WireFormat};
+use wireforms::{Encode, LengthLimit, Status, WireFormat};
 
 use crate::formats::{CliFormat, Format, LimitArgs};
 
@@ -24,36 +25,45 @@ pub trait ServerFormat: CliFormat {
 impl ServerFormat for Typed {
     type Out = Typed;
     fn replies(r: &TypedMessageBuf) -> Vec<TypedMessageBuf> {
-        crate::serve::typed_reply(r.clone())
+        unlimited_replies::<Typed>(r)
     }
 }
 
 impl ServerFormat for Magic {
     type Out = Magic;
     fn replies(r: &PacketBuf) -> Vec<PacketBuf> {
-        crate::serve::magic_reply(r.clone())
+        unlimited_replies::<Magic>(r)
     }
 }
 
 impl ServerFormat for Frame {
     type Out = Frame;
     fn replies(r: &LengthFrameBuf) -> Vec<LengthFrameBuf> {
-        vec![frame::reference_reply(&r.as_message())]
+        unlimited_replies::<Frame>(r)
     }
 }
 
 impl ServerFormat for Mux {
     type Out = Mux;
     fn replies(r: &MuxFrameBuf) -> Vec<MuxFrameBuf> {
-        mux::reference_reply(&r.as_message())
+        unlimited_replies::<Mux>(r)
     }
 }
 
 impl ServerFormat for RequestLine {
     type Out = ResponseLine;
     fn replies(r: &RequestBuf) -> Vec<ResponseBuf> {
-        crate::serve::request_reply(r.clone())
+        unlimited_replies::<RequestLine>(r)
     }
+}
+
+/// The library's reference replies with no limit but the format's own
+/// (`set_max_len` clips to what a length field can say), under which
+/// every request has an answer.
+fn unlimited_replies<F: ReferenceServer>(r: &F::Owned) -> Vec<<F::Reply as WireFormat>::Owned> {
+    let mut limits = F::Limits::default();
+    limits.set_max_len(usize::MAX);
+    F::replies(r.clone(), &limits).unwrap_or_default()
 }
 
 macro_rules! with_server {

@@ -125,17 +125,29 @@ async fn resolve(target: &str) -> Result<std::net::SocketAddr> {
         .ok_or_else(|| anyhow!("cannot resolve {target}"))
 }
 
+/// What is fuzzed.
+enum Testee {
+    /// A decoder command (harness protocol).
+    Decoder(String),
+    /// A server address.
+    Server(String),
+}
+
 /// Runs `fuzz`; returns the exit status (1 when there are findings).
 pub async fn run(args: FuzzArgs) -> Result<i32> {
-    match (&args.exec, &args.target) {
+    let testee = match (&args.exec, &args.target) {
+        (Some(cmd), None) => Testee::Decoder(cmd.clone()),
+        (None, Some(addr)) => Testee::Server(addr.clone()),
         (Some(_), Some(_)) => {
             bail!("--exec tests a decoder and --target a server: give one of them")
         }
         (None, None) => bail!("give --exec CMD (a decoder) or --target ADDR (a server)"),
-        _ => {}
-    }
+    };
     if args.udp && args.target.is_none() {
         bail!("--udp drives a server: give --target");
+    }
+    if args.idle_timeout.is_some() && (args.target.is_none() || args.udp) {
+        bail!("--idle-timeout describes a --target server over TCP");
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -155,16 +167,21 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
 
     let mut reference = None;
     let mut oracles = Vec::new();
-    match (&args.exec, &args.target) {
-        (Some(cmd), _) => {
+    match &testee {
+        Testee::Decoder(cmd) => {
             for _ in 0..args.jobs {
                 let t = crate::conform::driver::Testee::new(cmd, args.timeout);
-                oracles.push(Oracle::Decoder(DecoderOracle::new(args.format, t)));
+                oracles.push(Oracle::Decoder(Box::new(DecoderOracle::new(
+                    args.format,
+                    t,
+                ))));
             }
         }
-        (None, Some(target)) => {
+        Testee::Server(target) => {
             let addr = resolve(target).await?;
-            let r = ReferenceServer::start(args.format, plan.limits[0], args.udp).await?;
+            let r =
+                ReferenceServer::start(args.format, plan.limits[0], args.udp, args.idle_timeout)
+                    .await?;
             for _ in 0..args.jobs {
                 oracles.push(Oracle::Server(ServerOracle {
                     format: args.format,
@@ -173,11 +190,11 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
                     udp: args.udp,
                     timeout: args.timeout,
                     prompt: args.prompt,
+                    idle: args.idle_timeout,
                 }));
             }
             reference = Some(r);
         }
-        (None, None) => unreachable_args()?,
     }
 
     let budget_time = match (args.time, args.runs) {
@@ -188,6 +205,16 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
     let started = Instant::now();
     let shared = Arc::new(Shared::default());
     let progress = progress_bar(args.json)?;
+    // Ctrl-C ends the campaign as a spent budget does: what was found is
+    // still minimised, summarised and written.
+    let interrupt = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+        })
+    };
     let ticker = {
         let shared = shared.clone();
         let bar = progress.clone();
@@ -225,6 +252,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         }
     }
     ticker.abort();
+    interrupt.abort();
     progress.finish_and_clear();
     if let Some(r) = reference {
         r.stop().await;
@@ -263,10 +291,6 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         print!("{}", human(&args, &summary, &findings, written.as_deref()));
     }
     Ok(if findings.is_empty() { 0 } else { 1 })
-}
-
-fn unreachable_args() -> Result<()> {
-    bail!("give --exec CMD (a decoder) or --target ADDR (a server)")
 }
 
 fn progress_bar(json: bool) -> Result<indicatif::ProgressBar> {
