@@ -174,6 +174,8 @@ pub const PROTOCOLS: [Protocol; 5] = [
             ("incomplete", "reqres/5.1"),
             ("line_too_long", "reqres/5.2"),
             ("malformed", "reqres/5.3"),
+            ("invalid_utf8", "reqres/5.4"),
+            ("trailing_bytes", "reqres/7.2"),
         ],
     },
 ];

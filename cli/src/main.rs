@@ -177,8 +177,8 @@ struct CaptureCmd {
     /// Decode live traffic on an interface (needs root or CAP_NET_RAW).
     #[arg(long, value_name = "IFACE", conflicts_with = "hex")]
     live: Option<String>,
-    /// The server port of the traffic, P or P:FORMAT (repeatable, or comma-separated).
-    #[arg(long = "port", value_name = "P[:FORMAT]")]
+    /// The server port of the traffic, P or P:FORMAT; P/tcp or P/udp for one transport only (repeatable, or comma-separated).
+    #[arg(long = "port", value_name = "P[/tcp|udp][:FORMAT]")]
     ports: Vec<String>,
     /// Connections tracked at once (the least recently active is dropped).
     #[arg(long, value_name = "N", default_value_t = capture::connections::DEFAULT_MAX_CONNECTIONS)]
@@ -402,6 +402,10 @@ struct FuzzCmd {
     /// How soon a server must close after input it must refuse.
     #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
     prompt: Duration,
+    /// The --target server's idle timeout: inputs cut inside a message are
+    /// then left open, and it must close within this (plus --prompt).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    idle_timeout: Option<Duration>,
     /// Print a JSON summary instead of lines.
     #[arg(long)]
     json: bool,
@@ -616,6 +620,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 vectors: c.vectors,
                 timeout: c.timeout,
                 prompt: c.prompt,
+                idle_timeout: c.idle_timeout,
                 json: c.json,
                 minimise_runs: c.minimise_runs,
             }))

@@ -19,10 +19,51 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::{run, run_command};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wireforms-capture-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// One test's scratch directory, `wireforms-capture-<pid>-<test>` under the
+/// temporary directory; removed when dropped, so also when the test fails
+/// (the drop runs while its panic unwinds).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("wireforms-capture-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn scratch_files_are_removed_when_a_test_passes_or_fails() {
+    let passed = Scratch::new("guard-pass");
+    let dir = passed.0.clone();
+    std::fs::create_dir_all(passed.path("sub")).unwrap();
+    std::fs::write(passed.path("sub/file"), b"x").unwrap();
+    drop(passed);
+    assert!(!dir.exists());
+    let failed = std::panic::catch_unwind(|| {
+        let s = Scratch::new("guard-fail");
+        std::fs::write(s.path("file"), b"x").unwrap();
+        assert!(s.0.exists());
+        panic!("a failing test");
+    });
+    assert!(failed.is_err());
+    assert!(!dir
+        .with_file_name(format!(
+            "wireforms-capture-{}-guard-fail",
+            std::process::id()
+        ))
+        .exists());
 }
 
 /// Whether `tool` runs; when it does not, says so once and, under CI,
@@ -112,6 +153,27 @@ impl Pcap {
         };
         let mut frame = Vec::new();
         b.write(&mut frame, payload).unwrap();
+        self.push(&frame);
+    }
+
+    /// One UDP datagram between a client on `client_port` and the server
+    /// on `port`.
+    fn udp(&mut self, to_server: bool, client_port: u16, port: u16, payload: &[u8]) {
+        let (src, dst, sport, dport) = if to_server {
+            (CLIENT, SERVER, client_port, port)
+        } else {
+            (SERVER, CLIENT, port, client_port)
+        };
+        let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .udp(sport, dport);
+        let mut frame = Vec::new();
+        b.write(&mut frame, payload).unwrap();
+        self.push(&frame);
+    }
+
+    /// A record: 1 ms after the last.
+    fn push(&mut self, frame: &[u8]) {
         self.usec += 1000;
         self.bytes
             .extend_from_slice(&1_700_000_000u32.to_le_bytes());
@@ -120,11 +182,11 @@ impl Pcap {
             .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.bytes
             .extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.bytes.extend_from_slice(&frame);
+        self.bytes.extend_from_slice(frame);
     }
 
-    fn save(&self, name: &str) -> PathBuf {
-        let path = scratch(name);
+    fn save(&self, dir: &Scratch, name: &str) -> PathBuf {
+        let path = dir.path(name);
         std::fs::write(&path, &self.bytes).unwrap();
         path
     }
@@ -144,7 +206,7 @@ const SISN: u32 = 5000;
 /// typed on port 7001: a message split over three segments, two messages
 /// in one segment, a segment before the one it follows, a retransmission,
 /// an overlapping resend, replies, FIN.
-fn typed_capture() -> (PathBuf, Vec<Vec<u8>>) {
+fn typed_capture(dir: &Scratch) -> (PathBuf, Vec<Vec<u8>>) {
     let port = 7001;
     let m1 = typed(1, b"split across three segments");
     let m2 = typed(2, b"two");
@@ -199,12 +261,12 @@ fn typed_capture() -> (PathBuf, Vec<Vec<u8>>) {
         b"",
     );
     let messages = vec![m1, m2, m3, m4, m5, reply];
-    (p.save("typed.pcap"), messages)
+    (p.save(dir, "typed.pcap"), messages)
 }
 
 /// Request lines on port 7002 with a segment lost: the line it cut is gone,
 /// decoding resumes after the next `\n` (reqres/7.3).
-fn lossy_lines_capture() -> PathBuf {
+fn lossy_lines_capture(dir: &Scratch) -> PathBuf {
     let port = 7002;
     let mut p = Pcap::new();
     let c = |n: usize| 100u32 + 1 + n as u32;
@@ -223,12 +285,12 @@ fn lossy_lines_capture() -> PathBuf {
         Flags::Ack,
         b"1:OK:one\n3:OK:three\n",
     );
-    p.save("lines.pcap")
+    p.save(dir, "lines.pcap")
 }
 
 /// Magic on port 7003, the capture joining mid-packet: the reader skips to
 /// the next magic number (magic/7.3).
-fn mid_stream_magic_capture() -> PathBuf {
+fn mid_stream_magic_capture(dir: &Scratch) -> PathBuf {
     let port = 7003;
     let mut packet = vec![0xde, 0xad, 0xbe, 0xef, 1, 9, 0, 3];
     packet.extend_from_slice(b"abc");
@@ -238,7 +300,79 @@ fn mid_stream_magic_capture() -> PathBuf {
     bytes.extend_from_slice(&packet);
     p.tcp(true, port, 777, 1, Flags::Ack, &bytes[..30]);
     p.tcp(true, port, 777 + 30, 1, Flags::Ack, &bytes[30..]);
-    p.save("magic.pcap")
+    p.save(dir, "magic.pcap")
+}
+
+fn magic(t: u8, payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![0xde, 0xad, 0xbe, 0xef, 1, t];
+    m.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+const MAGIC_UDP: u16 = 7101;
+const LINES_UDP: u16 = 7102;
+const TYPED_UDP: u16 = 7103;
+const UDP_PORTS: [&str; 3] = ["7101:magic", "7102:request", "7103:typed"];
+
+/// Datagrams of the three datagram formats: good ones, and each error a
+/// receiver finds in one (each spec's §7.2: one message per datagram, the
+/// lines' final `\n` optional). Returns the capture, the errors expected
+/// in order, and the messages expected.
+fn udp_capture(dir: &Scratch) -> (PathBuf, Vec<&'static str>, usize) {
+    let mut p = Pcap::new();
+    let c = 40000;
+    p.udp(true, c, MAGIC_UDP, &magic(1, b"hi"));
+    p.udp(false, c, MAGIC_UDP, &magic(2, b"hi"));
+    p.udp(true, c, MAGIC_UDP, &magic(3, b""));
+    let mut trailing = magic(4, b"ok");
+    trailing.extend_from_slice(b"xx");
+    p.udp(true, c, MAGIC_UDP, &trailing);
+    p.udp(true, c, MAGIC_UDP, b"\xca\xfe\xba\xbe\x01\x01\x00\x00");
+    let mut version_2 = magic(1, b"v");
+    version_2[4] = 2;
+    p.udp(true, c, MAGIC_UDP, &version_2);
+    p.udp(true, c, MAGIC_UDP, &magic(1, b"cut")[..9]);
+    let lines: [&[u8]; 12] = [
+        b"1:ECHO:hi\n",
+        b"2:UPPER:no line ending",
+        b"3:ECHO:crlf\r\n",
+        "4:ECHO:café\n".as_bytes(),
+        b"5:ECHO:\xff\n",             // never UTF-8
+        b"6:ECHO:\xed\xa0\x80\n",     // a surrogate
+        b"7:ECHO:\xe2\x82\n",         // cut short
+        b"8:ECHO:\xf4\x90\x80\x80\n", // past U+10FFFF
+        b"9:ECHO:\xc0\xaf\n",         // overlong
+        b"no separators\n",
+        b"10:ECHO:a\n11:ECHO:b\n",
+        b"12::\n",
+    ];
+    for line in lines {
+        p.udp(true, c, LINES_UDP, line);
+    }
+    p.udp(false, c, LINES_UDP, b"1:OK:hi\n");
+    p.udp(false, c, LINES_UDP, "4:OK:CAFÉ".as_bytes());
+    p.udp(true, c, TYPED_UDP, &typed(1, b"datagram"));
+    let mut extra = typed(2, b"x");
+    extra.push(0);
+    p.udp(true, c, TYPED_UDP, &extra);
+    p.udp(true, c, TYPED_UDP, b"");
+    let errors = vec![
+        "trailing_bytes",
+        "bad_magic",
+        "bad_version",
+        "incomplete",
+        "invalid_utf8",
+        "invalid_utf8",
+        "invalid_utf8",
+        "invalid_utf8",
+        "invalid_utf8",
+        "malformed",
+        "trailing_bytes",
+        "trailing_bytes",
+        "incomplete",
+    ];
+    (p.save(dir, "udp.pcap"), errors, 3 + 7 + 1)
 }
 
 fn decode_json(pcap: &Path, ports: &[&str]) -> (Vec<Value>, i32, String) {
@@ -266,7 +400,8 @@ fn events<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
 
 #[test]
 fn reordered_retransmitted_split_and_packed_segments_decode_once_each() {
-    let (pcap, messages) = typed_capture();
+    let dir = Scratch::new("reordered");
+    let (pcap, messages) = typed_capture(&dir);
     let (lines, code, stderr) = decode_json(&pcap, &["7001:typed"]);
     assert_eq!(code, 0, "{stderr}");
     let got: Vec<_> = events(&lines, "message");
@@ -287,7 +422,8 @@ fn reordered_retransmitted_split_and_packed_segments_decode_once_each() {
 
 #[test]
 fn a_lost_segment_is_reported_and_lines_resume_after_the_next_line_ending() {
-    let pcap = lossy_lines_capture();
+    let dir = Scratch::new("lossy");
+    let pcap = lossy_lines_capture(&dir);
     let (lines, code, stderr) = decode_json(&pcap, &["7002:request"]);
     assert_eq!(code, 0, "a gap is not a wire error: {stderr}");
     let msgs = events(&lines, "message");
@@ -319,7 +455,8 @@ fn a_lost_segment_is_reported_and_lines_resume_after_the_next_line_ending() {
 
 #[test]
 fn a_capture_joining_mid_packet_resynchronises_on_the_magic() {
-    let pcap = mid_stream_magic_capture();
+    let dir = Scratch::new("mid-packet");
+    let pcap = mid_stream_magic_capture(&dir);
     let (lines, code, _) = decode_json(&pcap, &["7003:magic"]);
     assert_eq!(code, 0);
     let skipped = events(&lines, "skipped");
@@ -334,12 +471,13 @@ fn a_capture_joining_mid_packet_resynchronises_on_the_magic() {
 
 #[test]
 fn a_bad_stream_is_reported_and_the_others_go_on() {
+    let dir = Scratch::new("bad-stream");
     let mut p = Pcap::new();
     // Connection 1 on 7001: a typed header claiming 4 GiB.
     p.tcp(true, 7001, 10, 1, Flags::Ack, &[0xff, 0xff, 0xff, 0xff, 1]);
     // Connection 2 (other client port, via the server side) is fine.
     p.tcp(false, 7001, 20, 1, Flags::Ack, &typed(1, b"fine"));
-    let pcap = p.save("bad.pcap");
+    let pcap = p.save(&dir, "bad.pcap");
     let (lines, code, _) = decode_json(&pcap, &["7001:typed"]);
     assert_eq!(code, 1);
     let errors = events(&lines, "error");
@@ -349,8 +487,105 @@ fn a_bad_stream_is_reported_and_the_others_go_on() {
 }
 
 #[test]
+fn each_datagram_is_one_message_or_one_error() {
+    let dir = Scratch::new("udp");
+    let (pcap, errors, messages) = udp_capture(&dir);
+    let (lines, code, stderr) = decode_json(&pcap, &UDP_PORTS);
+    assert_eq!(code, 1, "wire errors: {stderr}");
+    let kinds: Vec<_> = events(&lines, "error")
+        .iter()
+        .map(|e| e["error"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, errors);
+    let msgs = events(&lines, "message");
+    assert_eq!(msgs.len(), messages, "{msgs:#?}");
+    assert!(msgs.iter().all(|m| m["transport"] == "udp"));
+    let formats: Vec<_> = msgs.iter().map(|m| m["format"].as_str().unwrap()).collect();
+    assert_eq!(
+        formats,
+        [
+            "magic", "magic", "magic", "request", "request", "request", "request", "request",
+            "response", "response", "typed"
+        ]
+    );
+}
+
+#[test]
+fn tshark_sees_the_datagrams_and_their_errors_as_decode_does() {
+    if !have("tshark", &["--version"]) {
+        return;
+    }
+    let dir = Scratch::new("tshark-udp");
+    let (pcap, _, _) = udp_capture(&dir);
+    let (mut lines, _, _) = decode_json(&pcap, &UDP_PORTS);
+    // Wireshark passes no empty UDP payload to a dissector: the last
+    // datagram's error (incomplete) is decode's alone.
+    let last = lines.iter().rposition(|l| l["event"] == "error").unwrap();
+    assert_eq!(lines.remove(last)["error"], "incomplete");
+    compare_with_tshark(
+        &dir,
+        &pcap,
+        &UDP_PORTS,
+        &lines,
+        Compare {
+            udp: true,
+            errors: true,
+        },
+    );
+}
+
+#[test]
+fn a_udp_client_on_another_servers_port_is_still_the_client() {
+    // The request client's port is the magic server's: its replies go to
+    // port 7101, yet they are responses (the flow started from the client).
+    let dir = Scratch::new("udp-ports");
+    let mut p = Pcap::new();
+    p.udp(true, MAGIC_UDP, LINES_UDP, b"1:ECHO:hi\n");
+    p.udp(false, MAGIC_UDP, LINES_UDP, b"1:OK:hi\n");
+    // A TCP server of that number does not make a UDP port a server's.
+    p.udp(true, 7001, TYPED_UDP, &typed(1, b"t"));
+    p.udp(false, 7001, TYPED_UDP, &typed(2, b"t"));
+    let pcap = p.save(&dir, "ports.pcap");
+    for ports in [
+        &["7101:magic", "7102:request", "7103:typed", "7001:frame"][..],
+        &[
+            "7101/udp:magic",
+            "7102/udp:request",
+            "7103/udp:typed",
+            "7001/tcp:frame",
+        ],
+    ] {
+        let (lines, code, stderr) = decode_json(&pcap, ports);
+        assert_eq!(code, 0, "{ports:?}: {stderr} {lines:#?}");
+        let formats: Vec<_> = events(&lines, "message")
+            .iter()
+            .map(|m| m["format"].as_str().unwrap().to_string())
+            .collect();
+        // Untagged, 7001 is frame's on UDP too: the flow decides.
+        assert_eq!(
+            formats,
+            ["request", "response", "typed", "typed"],
+            "{ports:?}"
+        );
+    }
+    let out = run(
+        &[
+            "decode",
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--port",
+            "7101/sctp:magic",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown transport \"sctp\""));
+}
+
+#[test]
 fn without_a_port_or_a_format_it_says_which_is_missing() {
-    let (pcap, _) = typed_capture();
+    let dir = Scratch::new("no-port");
+    let (pcap, _) = typed_capture(&dir);
     let out = run(&["decode", "--pcap", pcap.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--port P"));
@@ -477,8 +712,8 @@ fn port_args(servers: &[Server]) -> Vec<String> {
 }
 
 /// tcpdump on loopback for the servers' ports, while the clients talk.
-fn tcpdump_capture(servers: &[Server]) -> (PathBuf, usize) {
-    let path = scratch("real.pcap");
+fn tcpdump_capture(dir: &Scratch, servers: &[Server]) -> (PathBuf, usize) {
+    let path = dir.path("real.pcap");
     let filter: Vec<String> = servers
         .iter()
         .map(|s| format!("port {}", s.port()))
@@ -563,15 +798,64 @@ fn real_loopback_traffic_of_every_format_decodes_with_no_error_and_tshark_agrees
     if !have("tcpdump", &["--version"]) {
         return;
     }
+    let dir = Scratch::new("real");
     let servers: Vec<Server> = FORMATS.iter().map(|f| Server::start(f)).collect();
-    let (pcap, sent) = tcpdump_capture(&servers);
+    let (pcap, sent) = tcpdump_capture(&dir, &servers);
     let ports = port_args(&servers);
     let port_refs: Vec<&str> = ports.iter().map(String::as_str).collect();
     let (lines, code, stderr) = decode_json(&pcap, &port_refs);
     assert_eq!(code, 0, "{stderr}");
     check_real_decode(&lines, sent, &servers);
     if have("tshark", &["--version"]) {
-        compare_with_tshark(&pcap, &port_refs, &lines);
+        compare_with_tshark(&dir, &pcap, &port_refs, &lines, TCP);
+    }
+}
+
+/// The one-minute check of docs/capture.md, for two seconds: clients of
+/// all five formats over TCP and the three datagram formats over UDP,
+/// connecting again and again; every message and reply decoded once.
+#[test]
+fn a_few_seconds_of_mixed_traffic_decode_once_each_with_no_error() {
+    if !is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: capturing needs root");
+        return;
+    }
+    if !have("tcpdump", &["--version"]) {
+        return;
+    }
+    let dir = Scratch::new("mixed");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/capture_minute.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script)
+        .args([
+            "--seconds",
+            "2",
+            "--bin",
+            env!("CARGO_BIN_EXE_wireforms"),
+            "--dir",
+        ])
+        .arg(dir.path("run"));
+    let out = run_command(cmd, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("OK: every message sent and every reply decoded once"),
+        "{stdout}"
+    );
+    // Every client ran: eight rows, none with zero messages.
+    let rows: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("-udp ") || FORMATS.iter().any(|f| l.starts_with(&format!("{f} "))))
+        .collect();
+    assert_eq!(rows.len(), 8, "{stderr}");
+    for row in rows {
+        let sent: u64 = row.split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(sent > 0, "{row}");
     }
 }
 
@@ -580,22 +864,48 @@ fn tshark_sees_the_hand_built_captures_as_decode_does() {
     if !have("tshark", &["--version"]) {
         return;
     }
-    let (typed, _) = typed_capture();
+    let dir = Scratch::new("tshark-hand-built");
+    let (typed, _) = typed_capture(&dir);
     let (lines, _, _) = decode_json(&typed, &["7001:typed"]);
-    compare_with_tshark(&typed, &["7001:typed"], &lines);
-    let magic = mid_stream_magic_capture();
+    compare_with_tshark(&dir, &typed, &["7001:typed"], &lines, TCP);
+    let magic = mid_stream_magic_capture(&dir);
     let (lines, _, _) = decode_json(&magic, &["7003:magic"]);
-    compare_with_tshark(&magic, &["7003:magic"], &lines);
+    compare_with_tshark(&dir, &magic, &["7003:magic"], &lines, TCP);
 }
 
 // ---- tshark ----------------------------------------------------------------
 
 /// The messages of each frame, as field name → value, the way both tools
-/// can say them: payloads in hex, lengths left out (implied by the payload).
+/// can say them: payloads in hex, lengths left out (implied by the payload);
+/// with [`Compare::errors`], each error as `error` → its kind too.
 type PerFrame = BTreeMap<u64, Vec<BTreeMap<String, String>>>;
 
-fn from_decode(lines: &[Value]) -> PerFrame {
+/// What a comparison with tshark covers.
+#[derive(Clone, Copy)]
+struct Compare {
+    /// The ports are UDP ports (else TCP).
+    udp: bool,
+    /// Errors too, frame by frame. Over TCP the two differ by design after
+    /// an error: tshark goes on with the next segment, decode stops the
+    /// direction (or, for magic, reports the bytes it skipped).
+    errors: bool,
+}
+
+const TCP: Compare = Compare {
+    udp: false,
+    errors: false,
+};
+
+fn from_decode(lines: &[Value], errors: bool) -> PerFrame {
     let mut out = PerFrame::new();
+    if errors {
+        for e in events(lines, "error") {
+            let kind = e["error"].as_str().unwrap().to_string();
+            out.entry(e["frame"].as_u64().unwrap())
+                .or_default()
+                .push(BTreeMap::from([("error".to_string(), kind)]));
+        }
+    }
     for m in events(lines, "message") {
         let mut fields = BTreeMap::new();
         for (k, v) in m.as_object().unwrap() {
@@ -627,7 +937,7 @@ fn from_decode(lines: &[Value]) -> PerFrame {
     out
 }
 
-fn from_tshark(json: &Value) -> PerFrame {
+fn from_tshark(json: &Value, errors: bool) -> PerFrame {
     let mut out = PerFrame::new();
     for packet in json.as_array().unwrap() {
         let layers = &packet["_source"]["layers"];
@@ -645,8 +955,23 @@ fn from_tshark(json: &Value) -> PerFrame {
                 one => vec![one.clone()],
             };
             for msg in list {
+                if !msg.is_object() {
+                    continue;
+                }
                 // An error's tree (expert info) is not a message.
-                if msg.get("_ws.expert").is_some() || !msg.is_object() {
+                if let Some(expert) = msg.get("_ws.expert") {
+                    if errors {
+                        let field = format!("wireforms_{prefix}.");
+                        let kind = expert
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .find_map(|k| k.strip_prefix(&field))
+                            .unwrap_or_else(|| panic!("an expert without a kind: {expert}"));
+                        out.entry(frame)
+                            .or_default()
+                            .push(BTreeMap::from([("error".to_string(), kind.to_string())]));
+                    }
                     continue;
                 }
                 let mut fields = BTreeMap::new();
@@ -675,14 +1000,14 @@ fn from_tshark(json: &Value) -> PerFrame {
     out
 }
 
-fn compare_with_tshark(pcap: &Path, ports: &[&str], lines: &[Value]) {
-    let lua = scratch("wireforms.lua");
+fn compare_with_tshark(dir: &Scratch, pcap: &Path, ports: &[&str], lines: &[Value], how: Compare) {
+    let lua = dir.path("wireforms.lua");
     let out = run(&["dissector"], b"");
     std::fs::write(&lua, out.stdout).unwrap();
     // A fresh configuration directory: no user preferences, and as root
     // Wireshark reads Lua only when its configuration allows it (Debian's
     // tshark runs -X lua_script as root, the setting is kept explicit).
-    let config = scratch("wireshark-config");
+    let config = dir.path("wireshark-config");
     std::fs::create_dir_all(&config).unwrap();
     let mut cmd = Command::new("tshark");
     cmd.env("WIRESHARK_CONFIG_DIR", &config)
@@ -702,7 +1027,8 @@ fn compare_with_tshark(pcap: &Path, ports: &[&str], lines: &[Value]) {
         } else {
             format
         };
-        cmd.args(["-o", &format!("wireforms_{prefix}.tcp_port:{port}")]);
+        let transport = if how.udp { "udp" } else { "tcp" };
+        cmd.args(["-o", &format!("wireforms_{prefix}.{transport}_port:{port}")]);
     }
     cmd.arg("-r")
         .arg(pcap)
@@ -714,8 +1040,8 @@ fn compare_with_tshark(pcap: &Path, ports: &[&str], lines: &[Value]) {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let theirs = from_tshark(&json);
-    let ours = from_decode(lines);
+    let theirs = from_tshark(&json, how.errors);
+    let ours = from_decode(lines, how.errors);
     assert!(!ours.is_empty());
     assert_eq!(
         theirs, ours,
@@ -735,8 +1061,9 @@ fn live_capture_on_loopback_sees_every_message_once() {
         eprintln!("skipped: live capture needs root");
         return;
     }
+    let dir = Scratch::new("live");
     let servers: Vec<Server> = FORMATS.iter().map(|f| Server::start(f)).collect();
-    let saved = scratch("live.pcap");
+    let saved = dir.path("live.pcap");
     let mut cmd = support::bin();
     cmd.args([
         "decode",
@@ -778,7 +1105,7 @@ fn live_capture_on_loopback_sees_every_message_once() {
     let port_refs: Vec<&str> = ports.iter().map(String::as_str).collect();
     let (again, code, _) = decode_json(&saved, &port_refs);
     assert_eq!(code, 0);
-    assert_eq!(from_decode(&again), from_decode(&lines));
+    assert_eq!(from_decode(&again, true), from_decode(&lines, true));
 }
 
 #[test]

@@ -337,3 +337,30 @@ fn the_html_report_renders_with_the_right_counts() {
     assert!(dom.contains("<span id=\"shown\">4</span>"), "{dom}");
     assert!(dom.contains("reply 1: type"), "{dom}");
 }
+
+#[test]
+fn testee_faults_are_named_once() {
+    // Text on standard output instead of frames is shown as text.
+    let out = run(&[
+        "conform",
+        "-f",
+        "typed",
+        "--case",
+        "typed/2.2/2",
+        "--exec",
+        "echo hello there",
+    ]);
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("the testee wrote text to standard output (\"hello there\\n\")"),
+        "{s}"
+    );
+    // A command that cannot start ends the run with one error, not a
+    // failure per case.
+    let out = run(&["conform", "-f", "typed", "--exec", "/no/such/decoder"]);
+    let e = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert_eq!(e.matches("cannot start /no/such/decoder").count(), 1, "{e}");
+    assert!(!text(&out.stdout).contains("FAIL"), "{}", text(&out.stdout));
+}

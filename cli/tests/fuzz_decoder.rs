@@ -107,8 +107,57 @@ fn an_off_by_one_limit_is_found_and_replayed_by_conform() {
         limit + 1,
         "{accepted}"
     );
-    assert!(dir.join("typed.json").exists());
+    assert_schema_valid(&dir.join("typed.json"));
     assert_conform_fails("typed", &exec, &dir);
+}
+
+#[test]
+fn several_jobs_find_the_same_fault() {
+    let dir = out_dir("jobs");
+    let exec = testee("limit-off-by-one");
+    let out = run(
+        &[
+            "fuzz",
+            "--format",
+            "typed",
+            "--exec",
+            &exec,
+            "--runs",
+            "400",
+            "--seed",
+            "1",
+            "--jobs",
+            "3",
+            "--json",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["inputs"], 400);
+    assert_eq!(summary["jobs"], 3);
+    assert!(findings(&summary)
+        .iter()
+        .any(|f| f["key"] == "stream: invalid/too_large: result"));
+}
+
+/// The written file against `spec/vectors/schema.json`, when Python has
+/// `jsonschema` (the CI machine may not; `conform` reading it is checked
+/// everywhere).
+fn assert_schema_valid(file: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/schema.json");
+    let script = "import json, sys\n\
+        try:\n    import jsonschema\nexcept ImportError:\n    sys.exit(0)\n\
+        jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]

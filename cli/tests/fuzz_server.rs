@@ -198,3 +198,28 @@ fn the_crates_own_servers_give_no_findings() {
         assert!(out.status.success(), "{format} --udp: {}", brief(&summary));
     }
 }
+
+#[test]
+fn a_server_without_an_idle_timeout_is_found_when_one_is_stated() {
+    let limits = [
+        "--idle-timeout",
+        "300ms",
+        "--prompt",
+        "300ms",
+        "--runs",
+        "30",
+    ];
+    // The Python server never times a peer out.
+    let server = faulty("typed-ok");
+    let (out, summary) = fuzz("typed", &server, &limits, &out_dir("idle"));
+    assert_eq!(out.status.code(), Some(1), "{}", brief(&summary));
+    let f = finding(&summary, "still open past the idle timeout");
+    assert_eq!(f["input"].as_str().unwrap().len(), 2, "{}", f["input"]);
+    // `serve` with that idle timeout closes in time.
+    let mut c = bin();
+    c.args(["serve", "--format", "typed", "--listen", "127.0.0.1:0"]);
+    c.args(["--idle-timeout", "300ms"]);
+    let server = start(c);
+    let (out, summary) = fuzz("typed", &server, &limits, &out_dir("idle-serve"));
+    assert!(out.status.success(), "{}", brief(&summary));
+}

@@ -25,22 +25,61 @@ use super::reassembly::{Delivery, Reassembler, Segment};
 /// [`MAX_PENDING_BYTES`]: super::reassembly::MAX_PENDING_BYTES
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
+/// A transport, as `--port P/tcp` or `P/udp` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+/// One `--port` value: a server port, the transport it is on (both when
+/// `None`) and its format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRule {
+    /// The server's port.
+    pub port: u16,
+    /// TCP or UDP only, or both.
+    pub transport: Option<Proto>,
+    /// The format spoken there.
+    pub format: Format,
+}
+
 /// Which ports carry which format.
 #[derive(Clone, Debug, Default)]
-pub struct PortMap(pub Vec<(u16, Format)>);
+pub struct PortMap(pub Vec<PortRule>);
 
 impl PortMap {
-    fn format_of(&self, port: u16) -> Option<Format> {
-        self.0.iter().find(|(p, _)| *p == port).map(|(_, f)| *f)
+    fn format_of(&self, port: u16, transport: Proto) -> Option<Format> {
+        self.0
+            .iter()
+            .find(|r| r.port == port && r.transport.is_none_or(|t| t == transport))
+            .map(|r| r.format)
     }
 
     /// The server's side of a packet `src → dst`, if either port is ours:
-    /// (server, format).
-    fn server_of(&self, src: SocketAddr, dst: SocketAddr) -> Option<(SocketAddr, Format)> {
-        if let Some(f) = self.format_of(dst.port()) {
+    /// (server, format). When both are (a client's ephemeral port can be
+    /// another server's), the destination is taken; TCP's SYN and known
+    /// UDP flows correct that (see [`Table::frame`]).
+    fn server_of(
+        &self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Proto,
+    ) -> Option<(SocketAddr, Format)> {
+        if let Some(f) = self.format_of(dst.port(), transport) {
             return Some((dst, f));
         }
-        self.format_of(src.port()).map(|f| (src, f))
+        self.format_of(src.port(), transport).map(|f| (src, f))
+    }
+
+    /// The ports, each once, for the kernel filter.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self.0.iter().map(|r| r.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
     }
 }
 
@@ -131,10 +170,26 @@ impl<W: Write> Table<W> {
             self.stats.ignored_frames += 1;
             return Ok(());
         };
-        let Some((server, format)) = self.ports.server_of(packet.src, packet.dst) else {
+        let transport = match packet.transport {
+            Transport::Udp(_) => Proto::Udp,
+            Transport::Tcp { .. } => Proto::Tcp,
+        };
+        let Some((mut server, mut format)) =
+            self.ports.server_of(packet.src, packet.dst, transport)
+        else {
             self.stats.ignored_frames += 1;
             return Ok(());
         };
+        // A reply on a UDP flow seen from its client first: the source is
+        // the server even when the client's port is some server's too.
+        if transport == Proto::Udp
+            && server == packet.dst
+            && self.udp_streams.contains_key(&(packet.dst, packet.src))
+        {
+            if let Some(f) = self.ports.format_of(packet.src.port(), Proto::Udp) {
+                (server, format) = (packet.src, f);
+            }
+        }
         match packet.transport {
             Transport::Udp(payload) => self.datagram(frame, &packet, server, format, payload),
             Transport::Tcp { .. } => self.segment(frame, &packet, server, format),

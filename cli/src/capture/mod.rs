@@ -34,7 +34,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::decode::Style;
 use crate::formats::{Format, LimitArgs};
 
-use self::connections::{PortMap, Table};
+use self::connections::{PortMap, PortRule, Proto, Table};
 use self::output::Output;
 
 /// Where the frames come from.
@@ -70,10 +70,13 @@ pub struct CaptureArgs {
     pub max_connections: usize,
 }
 
-/// Reads `--port` values: `9000` (with `--format`) or `9000:typed`.
+/// Reads `--port` values: `9000` (with `--format`), `9000:typed`, and
+/// either with a transport, `9000/udp:typed` (as `/etc/services` writes
+/// it), when a port number is a TCP server of one format and a UDP server
+/// of another, or to keep a client's port from being taken for a server's.
 ///
 /// # Errors
-/// A value that is neither, or no port at all.
+/// A value that is none of these, or no port at all.
 pub fn port_map(ports: &[String], format: Option<Format>) -> Result<PortMap> {
     let mut map = Vec::new();
     for spec in ports.iter().flat_map(|p| p.split(',')) {
@@ -86,6 +89,14 @@ pub fn port_map(ports: &[String], format: Option<Format>) -> Result<PortMap> {
             ),
             None => (spec, None),
         };
+        let (port, transport) = match port.trim().split_once('/') {
+            None => (port, None),
+            Some((p, "tcp")) => (p, Some(Proto::Tcp)),
+            Some((p, "udp")) => (p, Some(Proto::Udp)),
+            Some((_, other)) => {
+                bail!("--port {spec}: unknown transport {other:?} (tcp or udp)")
+            }
+        };
         let port: u16 = port
             .trim()
             .parse()
@@ -93,7 +104,11 @@ pub fn port_map(ports: &[String], format: Option<Format>) -> Result<PortMap> {
         let Some(fmt) = fmt.or(format) else {
             bail!("--port {spec}: which format? Add --format F or write {port}:FORMAT");
         };
-        map.push((port, fmt));
+        map.push(PortRule {
+            port,
+            transport,
+            format: fmt,
+        });
     }
     if map.is_empty() {
         bail!("which traffic? Give the server port: --port P (with --format F) or --port P:FORMAT");
@@ -109,8 +124,8 @@ pub fn port_map(ports: &[String], format: Option<Format>) -> Result<PortMap> {
 pub fn decode_capture(args: &CaptureArgs) -> Result<i32> {
     let ports = port_map(&args.ports, args.format)?;
     // Check the limits against every format now, not at the first packet.
-    for (_, f) in &ports.0 {
-        direction::Direction::max_buffer(*f, &args.limits)?;
+    for rule in &ports.0 {
+        direction::Direction::max_buffer(rule.format, &args.limits)?;
     }
     let stdout = io::stdout();
     let out = Output::new(
@@ -132,7 +147,7 @@ pub fn decode_capture(args: &CaptureArgs) -> Result<i32> {
             duration,
             write,
         } => {
-            let ports: Vec<u16> = ports.0.iter().map(|(p, _)| *p).collect();
+            let ports = ports.ports();
             live::capture(
                 &live::LiveArgs {
                     interface,

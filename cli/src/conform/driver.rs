@@ -63,7 +63,8 @@ pub struct Testee {
     program: Option<std::ffi::OsString>,
     args: Vec<std::ffi::OsString>,
     limit: Duration,
-    process: Option<Process>,
+    /// Boxed: a `Testee` stays small to hold in an enum.
+    process: Option<Box<Process>>,
     /// Processes started so far (1 when nothing went wrong).
     pub starts: usize,
 }
@@ -156,7 +157,7 @@ impl Testee {
     /// As [`Testee::call`], without the `id` check.
     pub async fn call_value<Q: Serialize>(&mut self, request: &Q) -> Result<Value, TesteeError> {
         if self.process.is_none() {
-            self.process = Some(self.spawn()?);
+            self.process = Some(Box::new(self.spawn()?));
         }
         let body = serde_json::to_vec(request)
             .map_err(|e| TesteeError::CannotStart(format!("cannot encode a request: {e}")))?;
@@ -168,15 +169,20 @@ impl Testee {
                 .process
                 .as_mut()
                 .ok_or_else(|| TesteeError::Broken("no testee".into()))?;
-            p.stdin
-                .write_all(&frame)
-                .await
-                .map_err(|e| TesteeError::Broken(format!("cannot write to the testee: {e}")))?;
-            p.stdin
-                .flush()
-                .await
-                .map_err(|e| TesteeError::Broken(format!("cannot write to the testee: {e}")))?;
-            read_answer(&mut p.stdout).await
+            // A testee that exits at once may have said why on standard
+            // output: read it even when the write fails.
+            let written = match p.stdin.write_all(&frame).await {
+                Ok(()) => p.stdin.flush().await,
+                Err(e) => Err(e),
+            };
+            match (read_answer(&mut p.stdout).await, written) {
+                (Err(TesteeError::Broken(why)), Err(e)) if why.ends_with("without an answer") => {
+                    Err(TesteeError::Broken(format!(
+                        "cannot write to the testee: {e}"
+                    )))
+                }
+                (answer, _) => answer,
+            }
         };
         let result = match timeout(limit, exchange).await {
             Ok(r) => r,
@@ -221,7 +227,7 @@ fn as_text(bytes: &[u8]) -> Option<String> {
 fn stray(head: &[u8], what: &str) -> TesteeError {
     match as_text(head) {
         Some(text) => TesteeError::Broken(format!(
-            "{what}: the testee wrote text to standard output ({text:?}...), not a length frame; \
+            "{what}: the testee wrote text to standard output ({text:?}), not a length frame; \
              logs belong on standard error"
         )),
         None => TesteeError::Broken(what.to_string()),
@@ -249,8 +255,16 @@ async fn read_answer(stdout: &mut ChildStdout) -> Result<Value, TesteeError> {
     }
     let len = u32::from_be_bytes(head);
     if len > MAX_FRAME_LEN {
+        // Likely text: read a little more (briefly), to show the line.
+        let mut seen = head.to_vec();
+        if as_text(&head).is_some() {
+            let mut more = [0u8; 76];
+            if let Ok(Ok(n)) = timeout(Duration::from_millis(100), stdout.read(&mut more)).await {
+                seen.extend_from_slice(&more[..n]);
+            }
+        }
         return Err(stray(
-            &head,
+            &seen,
             &format!("answer frame of {len} bytes is over the harness limit"),
         ));
     }

@@ -64,8 +64,12 @@ fn keep(kept: &mut Vec<u8>, bytes: &[u8]) {
 
 /// Bytes from a server, in hex and decoded as its replies.
 pub(crate) fn shown(format: Format, bytes: &[u8]) -> String {
-    let decoded = super::formats::describe(format, bytes, true);
-    format!("{} = {}", preview(bytes), decoded.replace('\n', "; "))
+    let decoded = super::formats::describe(format, bytes, true).replace('\n', "; ");
+    let decoded = match decoded.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}...", &decoded[..cut]),
+        None => decoded,
+    };
+    format!("{} = {decoded}", preview(bytes))
 }
 
 impl Script {

@@ -77,7 +77,7 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
         pinfo.desegment_len = d.header_len - avail
         return len
       end
-      tree:add_proto_expert_info(experts.incomplete)
+      tree:add(proto, tvb(offset)):add_proto_expert_info(experts.incomplete)
       return len
     end
     -- A tree item only for a whole message or an error: a message still
@@ -131,12 +131,43 @@ local function dissect_binary(d, proto, f, experts, tvb, pinfo, tree, stream)
     end
     offset = offset + total
     if not stream and offset < len then
-      tree:add_proto_expert_info(experts.trailing_bytes)
+      -- <format>/7.2: a datagram with bytes after its message is dropped,
+      -- so the message carries the error (it is not one the peer took).
+      sub:add_proto_expert_info(experts.trailing_bytes,
+        "trailing_bytes: " .. (len - offset) .. " after the message")
       return len
     end
     ::continue::
   end
   return offset
+end
+
+-- reqres/5.4: the offset of the first byte of `s` that is not well-formed
+-- UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+-- U+10FFFF), or nil. Lua 5.2 has no utf8 library; ASCII runs are skipped
+-- with one pattern search.
+local function utf8_error(s)
+  local i, n = 1, #s
+  while true do
+    i = string.find(s, "[\128-\255]", i)
+    if not i then return nil end
+    local c = string.byte(s, i)
+    local need, lo, hi = 0, 0x80, 0xbf
+    if c >= 0xc2 and c <= 0xdf then need = 1
+    elseif c == 0xe0 then need, lo = 2, 0xa0
+    elseif c == 0xed then need, hi = 2, 0x9f
+    elseif c >= 0xe1 and c <= 0xef then need = 2
+    elseif c == 0xf0 then need, lo = 3, 0x90
+    elseif c >= 0xf1 and c <= 0xf3 then need = 3
+    elseif c == 0xf4 then need, hi = 3, 0x8f
+    else return i - 1 end
+    for k = 1, need do
+      local b = string.byte(s, i + k)
+      if k > 1 then lo, hi = 0x80, 0xbf end
+      if i + k > n or b < lo or b > hi then return i - 1 end
+    end
+    i = i + need + 1
+  end
 end
 
 local function dissect_lines(d, proto, f, experts, tvb, pinfo, tree, stream)
@@ -145,7 +176,9 @@ local function dissect_lines(d, proto, f, experts, tvb, pinfo, tree, stream)
   local request = pinfo.match_uint == pinfo.dst_port
   local names = request and d.request or d.response
   while offset < len do
-    local rest = tvb(offset):string()
+    -- The raw bytes: string() would turn non-ASCII bytes into U+FFFD,
+    -- hiding invalid UTF-8 and moving every field after them.
+    local rest = tvb:raw(offset)
     local nl = string.find(rest, "\n", 1, true)
     if not nl then
       if not stream then
@@ -168,17 +201,30 @@ local function dissect_lines(d, proto, f, experts, tvb, pinfo, tree, stream)
     end
     local text = string.sub(rest, 1, nl - 1)
     if string.sub(text, -1) == "\r" then text = string.sub(text, 1, -2) end
+    -- reqres/5: UTF-8 (5.4) is checked before the field split (5.3).
+    local bad = utf8_error(text)
+    if bad then
+      sub:add_proto_expert_info(experts.invalid_utf8, "invalid_utf8 at offset " .. bad)
+      return len
+    end
     local c1 = string.find(text, ":", 1, true)
     local c2 = c1 and string.find(text, ":", c1 + 1, true)
     if not c2 then
       sub:add_proto_expert_info(experts.malformed)
       return len
     end
+    if not stream and offset + line_len < len then
+      -- reqres/7.2: a datagram carries exactly one line (checked once it
+      -- parsed, as the receiver does).
+      sub:add_proto_expert_info(experts.trailing_bytes,
+        "trailing_bytes: " .. (len - offset - line_len) .. " after the line")
+      return len
+    end
     sub:add(f.direction, request and "request" or "response")
     local parts = { string.sub(text, 1, c1 - 1), string.sub(text, c1 + 1, c2 - 1), string.sub(text, c2 + 1) }
     local starts = { 0, c1, c2 }
     for i = 1, 3 do
-      sub:add(f[names[i]], tvb(offset + starts[i], #parts[i]), parts[i])
+      sub:add_packet_field(f[names[i]], tvb(offset + starts[i], #parts[i]), ENC_UTF_8)
     end
     offset = offset + line_len
   end

@@ -137,6 +137,9 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
     if args.udp && args.target.is_none() {
         bail!("--udp drives a server: give --target");
     }
+    if args.idle_timeout.is_some() && (args.target.is_none() || args.udp) {
+        bail!("--idle-timeout describes a --target server over TCP");
+    }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
@@ -159,12 +162,17 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         (Some(cmd), _) => {
             for _ in 0..args.jobs {
                 let t = crate::conform::driver::Testee::new(cmd, args.timeout);
-                oracles.push(Oracle::Decoder(DecoderOracle::new(args.format, t)));
+                oracles.push(Oracle::Decoder(Box::new(DecoderOracle::new(
+                    args.format,
+                    t,
+                ))));
             }
         }
         (None, Some(target)) => {
             let addr = resolve(target).await?;
-            let r = ReferenceServer::start(args.format, plan.limits[0], args.udp).await?;
+            let r =
+                ReferenceServer::start(args.format, plan.limits[0], args.udp, args.idle_timeout)
+                    .await?;
             for _ in 0..args.jobs {
                 oracles.push(Oracle::Server(ServerOracle {
                     format: args.format,
@@ -173,6 +181,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
                     udp: args.udp,
                     timeout: args.timeout,
                     prompt: args.prompt,
+                    idle: args.idle_timeout,
                 }));
             }
             reference = Some(r);
@@ -188,6 +197,16 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
     let started = Instant::now();
     let shared = Arc::new(Shared::default());
     let progress = progress_bar(args.json)?;
+    // Ctrl-C ends the campaign as a spent budget does: what was found is
+    // still minimised, summarised and written.
+    let interrupt = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+        })
+    };
     let ticker = {
         let shared = shared.clone();
         let bar = progress.clone();
@@ -225,6 +244,7 @@ pub async fn run(args: FuzzArgs) -> Result<i32> {
         }
     }
     ticker.abort();
+    interrupt.abort();
     progress.finish_and_clear();
     if let Some(r) = reference {
         r.stop().await;

@@ -64,6 +64,8 @@ pub struct FuzzArgs {
     pub timeout: Duration,
     /// How soon a server must close after input it must refuse.
     pub prompt: Duration,
+    /// The target server's idle timeout, checked when given.
+    pub idle_timeout: Option<Duration>,
     /// A JSON summary on standard output.
     pub json: bool,
     /// Inputs one minimisation may try.
@@ -84,7 +86,7 @@ pub enum Check {
 /// Where verdicts are compared.
 pub enum Oracle {
     /// A decoder, through the harness protocol.
-    Decoder(decoder::DecoderOracle),
+    Decoder(Box<decoder::DecoderOracle>),
     /// A server, beside the reference server.
     Server(server::ServerOracle),
 }

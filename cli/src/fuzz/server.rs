@@ -7,7 +7,9 @@
 //! reference server answers everything and closes at once; an input with
 //! a wire error is not, and the close must come within `prompt` (as in
 //! `conform`). A target that stays open after a half-close is waited for
-//! `prompt` past its last byte, for replies it should not send. Over UDP
+//! `prompt` past its last byte, for replies it should not send. With an
+//! idle timeout stated, an input cut inside a message is left open and the
+//! target must close within that timeout (plus `prompt`). Over UDP
 //! the input is one datagram; silence is checked for a short window.
 
 use std::net::SocketAddr;
@@ -82,12 +84,17 @@ impl ReferenceServer {
     ///
     /// # Errors
     /// No such server (response; frame and mux over UDP), or no socket.
-    pub async fn start(format: Format, limit: u64, udp: bool) -> Result<ReferenceServer> {
+    pub async fn start(
+        format: Format,
+        limit: u64,
+        udp: bool,
+        idle: Option<Duration>,
+    ) -> Result<ReferenceServer> {
         let args = limit_args(format, limit);
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let options = ServerOptions::default()
-            .idle_timeout(Duration::from_secs(10))
+            .idle_timeout(idle.unwrap_or(Duration::from_secs(10)))
             .shutdown_timeout(Duration::from_millis(200));
         if udp {
             let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
@@ -198,12 +205,15 @@ pub struct ServerOracle {
     pub timeout: Duration,
     /// How soon a close must follow input that must be refused.
     pub prompt: Duration,
+    /// The target's idle timeout, as the user states it: an input cut
+    /// inside a message is then left open (no half-close), and the target
+    /// must close within it (plus `prompt`), as the reference does.
+    pub idle: Option<Duration>,
 }
 
-/// The wire error the crate finds in `input` as a stream (not `incomplete`).
-fn wire_error(format: Format, input: &Input) -> Option<String> {
-    let v = crate::vectors::judge(&input.case(format, String::new()), None);
-    v.error.filter(|e| e != "incomplete")
+/// The error the crate finds in `input` as a stream, `incomplete` included.
+fn stream_error(format: Format, input: &Input) -> Option<String> {
+    crate::vectors::judge(&input.case(format, String::new()), None).error
 }
 
 impl ServerOracle {
@@ -212,7 +222,19 @@ impl ServerOracle {
         if self.udp {
             return Ok(self.check_udp(input).await);
         }
-        let error = wire_error(self.format, input);
+        let kind = stream_error(self.format, input);
+        let (error, limit, quiet) = match self.idle {
+            Some(idle) if kind.as_deref() == Some("incomplete") => (
+                kind,
+                self.timeout.max(idle + self.prompt * 2),
+                idle + self.prompt,
+            ),
+            _ => (
+                kind.filter(|e| e != "incomplete"),
+                self.timeout,
+                self.prompt,
+            ),
+        };
         let half_close = error.is_none();
         let reference = probe_tcp(
             self.format,
@@ -220,8 +242,8 @@ impl ServerOracle {
             &input.bytes,
             half_close,
             None,
-            self.timeout,
-            self.prompt,
+            limit,
+            quiet,
         )
         .await;
         if let Some(why) = &reference.refused {
@@ -233,18 +255,12 @@ impl ServerOracle {
             &input.bytes,
             half_close,
             Some(reference.replies.len()),
-            self.timeout,
-            self.prompt,
+            limit,
+            quiet,
         )
         .await;
         Ok(
-            match compare(
-                self.format,
-                &reference,
-                &target,
-                error.as_deref(),
-                self.prompt,
-            ) {
+            match compare(self.format, &reference, &target, error.as_deref(), quiet) {
                 Some(d) => Check::Differ(d),
                 None => Check::Agree,
             },
@@ -503,7 +519,9 @@ fn short(v: &Value) -> String {
 }
 
 /// What differs between the reference's and the target's exchange, if
-/// anything that the spec rules on; `error` is the wire error of the input.
+/// anything that the spec rules on; `error` is the wire error of the input
+/// (`incomplete` when it was left open for the idle timeout), `prompt` how
+/// long the target was waited for once the reference had closed.
 pub fn compare(
     format: Format,
     reference: &Observation,
@@ -574,6 +592,13 @@ pub fn compare(
                 format!("connection still open {prompt:?} after the bad input"),
             );
         }
+    }
+    // A peer stuck inside a message is closed after the idle timeout.
+    if error == Some("incomplete") && reference.closed && !target.closed {
+        return differ(
+            "still open past the idle timeout".into(),
+            format!("connection still open {prompt:?} after the input stopped inside a message"),
+        );
     }
     None
 }

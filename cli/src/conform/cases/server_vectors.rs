@@ -63,3 +63,51 @@ pub(crate) fn cases(b: &mut Builder, dir: Option<&Path>) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod test {
+    use serde_json::json;
+
+    use crate::conform::case::Check;
+    use crate::conform::probe::Expect;
+    use crate::formats::{Format, LimitArgs};
+
+    /// The replies these cases demand, written out rather than taken from
+    /// the reference: commands are case-sensitive (§2.2), UPPER is the
+    /// simple mapping (§6), and a reply ending in '\r' is ERR (§6, §4.1).
+    #[test]
+    fn sharper_request_cases_demand_the_spec_replies() {
+        let expect = Expect {
+            idle_timeout: None,
+            max_connections: None,
+            prompt: std::time::Duration::from_secs(1),
+        };
+        let cases =
+            super::super::server_cases(Format::Request, &LimitArgs::default(), &expect, None)
+                .unwrap();
+        let replies = |id: &str| match &cases.iter().find(|c| c.id == id).unwrap().check {
+            Check::Server(s) => s.replies.clone(),
+            _ => panic!("{id} is not a server case"),
+        };
+        let ok = |id: &str, data: &str| json!({"id": id, "status": "OK", "data": data});
+        assert_eq!(
+            replies("reqres/2.2/request#39"),
+            [ok("1", "Unknown command"), ok("2", "Unknown command")]
+        );
+        assert_eq!(
+            replies("reqres/6/request#40"),
+            [ok("3", "\u{1fbc} \u{1fcc} \u{1ffc} \u{1f88}")]
+        );
+        assert_eq!(
+            replies("reqres/6/request#41"),
+            [ok("4", "\u{df} \u{149} \u{1f0} \u{1c4}")]
+        );
+        assert_eq!(
+            replies("reqres/6/request#42"),
+            [
+                json!({"id": "5", "status": "ERR", "data": "reply ends with CR"}),
+                ok("6", "a\rb")
+            ]
+        );
+    }
+}
