@@ -344,8 +344,9 @@ pub unsafe extern "C" fn wireforms_request_reference_reply_len(
 /// arguments, `UPPER` them upper-cased, `REVERSE` them reversed, anything
 /// else `Unknown command`), encoded as one line, at the start of `out`, and
 /// its length in `*written`. The reply is built in memory the library
-/// allocates and frees within the call (as for the mux reply; nothing else
-/// in this API allocates). All or nothing, as `wireforms_request_emit`.
+/// allocates and frees within the call (as every reference reply is: the
+/// library's `reference::ReferenceServer`; nothing else in this API
+/// allocates). All or nothing, as `wireforms_request_emit`.
 ///
 /// # Safety
 /// As `wireforms_request_emit`, with `request` for `message`.
