@@ -88,6 +88,9 @@ pub const LONG_LEN: usize = 70_000;
 const BYTEWISE_MAX: usize = 256;
 /// Shim output kept per case, in bytes.
 const SHIM_OUTPUT_MAX: usize = 16 << 20;
+/// One shim output line is held up to this many bytes (a data event of
+/// a whole 64 KiB frame's payload is about 130 KiB).
+const SHIM_LINE_MAX: usize = 1 << 20;
 /// Mux: bytes the server sent that are kept (over all channels) to judge
 /// what the shim delivered.
 const GAVE_KEPT_MAX: usize = 2 * LONG_LEN;
@@ -230,19 +233,10 @@ impl ClientCase {
         });
         let stdout = child.stdout.take();
         let events = tokio::spawn(async move {
-            let mut lines = Vec::new();
-            let mut kept = 0usize;
-            if let Some(out) = stdout {
-                let mut rd = BufReader::new(out).lines();
-                while let Ok(Some(l)) = rd.next_line().await {
-                    // Bounded in bytes; the rest is read and dropped.
-                    if kept + l.len() <= SHIM_OUTPUT_MAX {
-                        kept += l.len();
-                        lines.push(l);
-                    }
-                }
+            match stdout {
+                Some(out) => shim_lines(out, SHIM_LINE_MAX, SHIM_OUTPUT_MAX).await,
+                None => Default::default(),
             }
-            lines
         });
         let stderr = child.stderr.take();
         let errors = tokio::spawn(async move {
@@ -281,7 +275,7 @@ impl ClientCase {
             Ok(Ok(s)) => s,
             _ => Served::default(),
         };
-        let lines = timeout(Duration::from_secs(2), events)
+        let (lines, cut): (Vec<String>, Vec<String>) = timeout(Duration::from_secs(2), events)
             .await
             .ok()
             .and_then(Result::ok)
@@ -316,6 +310,7 @@ impl ClientCase {
             faults.push("the client never connected".into());
         }
         faults.extend(served.faults.iter().cloned());
+        faults.extend(cut);
         if let Some(status) = status {
             if !behaviour.gives_up() && !status.success() {
                 let last = stderr.lines().last().unwrap_or("").trim().to_string();
@@ -491,6 +486,77 @@ fn judge_events(
             "no error reported against {} (expected one)",
             behaviour.describe()
         ));
+    }
+}
+
+/// The shim's output lines, at most `total_max` bytes of them, none held
+/// past `line_max`; and findings naming what was cut.
+async fn shim_lines<R: tokio::io::AsyncRead + Unpin>(
+    out: R,
+    line_max: usize,
+    total_max: usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut cut = Vec::new();
+    let mut kept = 0usize;
+    let mut rd = BufReader::new(out);
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    let mut full = false;
+    loop {
+        line.clear();
+        // One byte past the cap tells a line over it from one at it.
+        let capped = (&mut rd).take(line_max as u64 + 1);
+        match { capped }.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        number += 1;
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        } else if line.len() > line_max {
+            cut.push(format!(
+                "shim output line {number} is longer than {line_max} bytes (the rest of it was discarded)"
+            ));
+            skip_line(&mut rd).await;
+            continue;
+        }
+        if kept + line.len() > total_max {
+            if !full {
+                cut.push(format!(
+                    "the shim wrote over {total_max} bytes (line {number} and later were discarded)"
+                ));
+                full = true;
+            }
+            continue;
+        }
+        kept += line.len();
+        lines.push(String::from_utf8_lossy(&line).into_owned());
+    }
+    (lines, cut)
+}
+
+/// Reads to just past the next newline (or the end), holding nothing.
+async fn skip_line<R: tokio::io::AsyncBufRead + Unpin>(rd: &mut R) {
+    loop {
+        let Ok(buf) = rd.fill_buf().await else { return };
+        if buf.is_empty() {
+            return;
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                rd.consume(i + 1);
+                return;
+            }
+            None => {
+                let n = buf.len();
+                rd.consume(n);
+            }
+        }
     }
 }
 
@@ -850,6 +916,28 @@ mod test {
             client.await.unwrap();
             (served, total)
         })
+    }
+
+    #[test]
+    fn a_long_shim_line_is_a_finding_and_not_held() {
+        let mut out = b"{\"event\":\"a\"}\n".to_vec();
+        out.extend([b'x'; 100]);
+        out.extend(b"\n{\"event\":\"done\"}\n");
+        let (lines, cut) = block_on(shim_lines(&out[..], 32, 1 << 20));
+        assert_eq!(lines, ["{\"event\":\"a\"}", "{\"event\":\"done\"}"]);
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        assert!(
+            cut[0].contains("line 2") && cut[0].contains("32 bytes"),
+            "{cut:?}"
+        );
+        // A line with no end at all: read to the end, never held.
+        let (lines, cut) = block_on(shim_lines(&[b'y'; 10_000][..], 32, 1 << 20));
+        assert!(lines.is_empty());
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        // Past the total, a finding too.
+        let (lines, cut) = block_on(shim_lines(&b"aaaa\nbbbb\ncccc\n"[..], 32, 9));
+        assert_eq!(lines, ["aaaa", "bbbb"]);
+        assert!(cut[0].contains("9 bytes"), "{cut:?}");
     }
 
     #[test]
