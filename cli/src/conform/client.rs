@@ -25,6 +25,7 @@ use wireforms::{Encode, Status, WireFormat};
 
 use super::messages::{filler, message, preview};
 use super::report::Evidence;
+use super::script::{Kept, RECEIVED_KEPT_MAX};
 use crate::formats::Format;
 
 /// How the server answers in a client case.
@@ -87,6 +88,12 @@ pub const LONG_LEN: usize = 70_000;
 const BYTEWISE_MAX: usize = 256;
 /// Shim output kept per case, in bytes.
 const SHIM_OUTPUT_MAX: usize = 16 << 20;
+/// One shim output line is held up to this many bytes (a data event of
+/// a whole 64 KiB frame's payload is about 130 KiB).
+const SHIM_LINE_MAX: usize = 1 << 20;
+/// Mux: bytes the server sent that are kept (over all channels) to judge
+/// what the shim delivered.
+const GAVE_KEPT_MAX: usize = 2 * LONG_LEN;
 /// A pause this long without bytes from the client ends a batch.
 const LULL: Duration = Duration::from_millis(100);
 
@@ -130,14 +137,18 @@ impl ClientTestee {
 #[derive(Default)]
 struct Served {
     faults: Vec<String>,
-    received: Vec<u8>,
-    sent: Vec<u8>,
+    /// Bounded like everything here: the client under test is the peer.
+    received: Kept,
+    sent: Kept,
     /// Request/response: the data answered to each request's args.
     answers: BTreeMap<String, String>,
-    /// Mux: bytes the client sent, per channel.
-    got: BTreeMap<u16, Vec<u8>>,
-    /// Mux: bytes the server sent, per channel.
-    gave: BTreeMap<u16, Vec<u8>>,
+    /// Mux: bytes the client sent, per channel; kept only up to what it
+    /// was given to send there (more is wrong whatever it is).
+    got: BTreeMap<u16, Kept>,
+    /// Mux: bytes the server sent, per channel; [`GAVE_KEPT_MAX`] kept
+    /// over all channels.
+    gave: BTreeMap<u16, Kept>,
+    gave_kept: usize,
     connected: bool,
 }
 
@@ -222,19 +233,10 @@ impl ClientCase {
         });
         let stdout = child.stdout.take();
         let events = tokio::spawn(async move {
-            let mut lines = Vec::new();
-            let mut kept = 0usize;
-            if let Some(out) = stdout {
-                let mut rd = BufReader::new(out).lines();
-                while let Ok(Some(l)) = rd.next_line().await {
-                    // Bounded in bytes; the rest is read and dropped.
-                    if kept + l.len() <= SHIM_OUTPUT_MAX {
-                        kept += l.len();
-                        lines.push(l);
-                    }
-                }
+            match stdout {
+                Some(out) => shim_lines(out, SHIM_LINE_MAX, SHIM_OUTPUT_MAX).await,
+                None => Default::default(),
             }
-            lines
         });
         let stderr = child.stderr.take();
         let errors = tokio::spawn(async move {
@@ -273,7 +275,7 @@ impl ClientCase {
             Ok(Ok(s)) => s,
             _ => Served::default(),
         };
-        let lines = timeout(Duration::from_secs(2), events)
+        let (lines, cut): (Vec<String>, Vec<String>) = timeout(Duration::from_secs(2), events)
             .await
             .ok()
             .and_then(Result::ok)
@@ -283,10 +285,14 @@ impl ClientCase {
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        evidence.sent = served.sent.clone();
-        evidence.received = served.received.clone();
-        evidence.sent_decoded = super::formats::describe(format, &served.sent, true);
-        evidence.received_decoded = super::formats::describe(format, &served.received, false);
+        evidence.sent = served.sent.bytes.clone();
+        evidence.received = served.received.bytes.clone();
+        evidence.sent_decoded = super::formats::describe(format, &served.sent.bytes, true);
+        evidence.sent_decoded.push_str(&not_kept(&served.sent));
+        evidence.received_decoded = super::formats::describe(format, &served.received.bytes, false);
+        evidence
+            .received_decoded
+            .push_str(&not_kept(&served.received));
         if t.shim {
             evidence.received_decoded.push_str("\nshim events:\n");
             for l in lines.iter().take(200) {
@@ -304,6 +310,7 @@ impl ClientCase {
             faults.push("the client never connected".into());
         }
         faults.extend(served.faults.iter().cloned());
+        faults.extend(cut);
         if let Some(status) = status {
             if !behaviour.gives_up() && !status.success() {
                 let last = stderr.lines().last().unwrap_or("").trim().to_string();
@@ -323,18 +330,23 @@ impl ClientCase {
         }
         if t.shim && format == Format::Mux && !behaviour.gives_up() {
             for (channel, want) in to_send(&ops) {
-                let got = served.got.get(&channel).map_or(&[][..], Vec::as_slice);
-                if got.len() < want.len() && want.starts_with(got) {
+                let empty = Kept::default();
+                let got = served.got.get(&channel).unwrap_or(&empty);
+                // At most `want.len()` bytes are kept: all of them when the
+                // count is right, so the bytes are judged whole then.
+                let seen = got.seen;
+                if seen < want.len() as u64 && want.starts_with(&got.bytes) {
                     faults.push(format!(
-                        "channel {channel}: the client sent {} of the {} bytes it was given \
+                        "channel {channel}: the client sent {seen} of the {} bytes it was given \
                          (the payload was truncated, not split into frames)",
-                        got.len(),
                         want.len()
                     ));
-                } else if got != want.as_slice() {
+                } else if seen != want.len() as u64 || got.bytes != want.as_slice() {
                     faults.push(format!(
-                        "channel {channel}: the client sent {} (expected the {} bytes it was given)",
-                        preview(got),
+                        "channel {channel}: the client sent {seen} bytes, {}{} \
+                         (expected the {} bytes it was given)",
+                        preview(&got.bytes),
+                        not_kept(got),
                         want.len()
                     ));
                 }
@@ -435,14 +447,20 @@ fn judge_events(
         .chain(served.gave.keys())
         .copied()
         .collect();
+    let empty = Kept::default();
     for c in channels {
         let got = delivered.get(&c).map_or(&[][..], Vec::as_slice);
-        let want = served.gave.get(&c).map_or(&[][..], Vec::as_slice);
-        let ok = if behaviour.gives_up() {
-            want.starts_with(got)
-        } else {
-            got == want
-        };
+        let gave = served.gave.get(&c).unwrap_or(&empty);
+        // The kept head is compared byte for byte, the rest by count.
+        let want = gave.bytes.as_slice();
+        let head = got.len().min(want.len());
+        let count = got.len() as u64;
+        let ok = got[..head] == want[..head]
+            && if behaviour.gives_up() {
+                count <= gave.seen
+            } else {
+                count == gave.seen
+            };
         if !ok {
             let at = got.iter().zip(want).position(|(a, b)| a != b);
             faults.push(match at {
@@ -451,9 +469,14 @@ fn judge_events(
                     got[i], want[i]
                 ),
                 None => format!(
-                    "channel {c}: delivered {} bytes (the server sent {})",
+                    "channel {c}: delivered {} bytes (the server sent {}{})",
                     got.len(),
-                    want.len()
+                    gave.seen,
+                    if gave.dropped() > 0 {
+                        format!("; only the first {} were kept and compared", want.len())
+                    } else {
+                        String::new()
+                    }
                 ),
             });
         }
@@ -466,10 +489,79 @@ fn judge_events(
     }
 }
 
+/// The shim's output lines, at most `total_max` bytes of them, none held
+/// past `line_max`; and findings naming what was cut.
+async fn shim_lines<R: tokio::io::AsyncRead + Unpin>(
+    out: R,
+    line_max: usize,
+    total_max: usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut cut = Vec::new();
+    let mut kept = 0usize;
+    let mut rd = BufReader::new(out);
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    let mut full = false;
+    loop {
+        line.clear();
+        // One byte past the cap tells a line over it from one at it.
+        let capped = (&mut rd).take(line_max as u64 + 1);
+        match { capped }.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        number += 1;
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        } else if line.len() > line_max {
+            cut.push(format!(
+                "shim output line {number} is longer than {line_max} bytes (the rest of it was discarded)"
+            ));
+            skip_line(&mut rd).await;
+            continue;
+        }
+        if kept + line.len() > total_max {
+            if !full {
+                cut.push(format!(
+                    "the shim wrote over {total_max} bytes (line {number} and later were discarded)"
+                ));
+                full = true;
+            }
+            continue;
+        }
+        kept += line.len();
+        lines.push(String::from_utf8_lossy(&line).into_owned());
+    }
+    (lines, cut)
+}
+
+/// Reads to just past the next newline (or the end), holding nothing.
+async fn skip_line<R: tokio::io::AsyncBufRead + Unpin>(rd: &mut R) {
+    loop {
+        let Ok(buf) = rd.fill_buf().await else { return };
+        if buf.is_empty() {
+            return;
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                rd.consume(i + 1);
+                return;
+            }
+            None => {
+                let n = buf.len();
+                rd.consume(n);
+            }
+        }
+    }
+}
+
 async fn write(wr: &mut OwnedWriteHalf, served: &mut Served, bytes: &[u8], bytewise: bool) {
-    served
-        .sent
-        .extend_from_slice(&bytes[..bytes.len().min(64 * 1024)]);
+    served.sent.push(bytes, RECEIVED_KEPT_MAX);
     let mut rest = bytes;
     if bytewise {
         // The head byte by byte (headers and short replies whole); a long
@@ -484,6 +576,24 @@ async fn write(wr: &mut OwnedWriteHalf, served: &mut Served, bytes: &[u8], bytew
         rest = tail;
     }
     let _ = wr.write_all(rest).await;
+}
+
+impl Served {
+    fn gave(&mut self, channel: u16, bytes: &[u8]) {
+        let k = self.gave.entry(channel).or_default();
+        let before = k.bytes.len();
+        let room = GAVE_KEPT_MAX.saturating_sub(self.gave_kept);
+        k.push(bytes, before + room);
+        self.gave_kept += k.bytes.len() - before;
+    }
+}
+
+/// Says how many bytes were seen but not kept, if any.
+fn not_kept(k: &Kept) -> String {
+    match k.dropped() {
+        0 => String::new(),
+        n => format!(" ({n} more bytes not kept)"),
+    }
 }
 
 /// A pending reply: the bytes, and (mux) its channel and payload.
@@ -549,7 +659,7 @@ async fn serve(
                 continue;
             }
         };
-        served.received.extend_from_slice(&chunk[..n]);
+        served.received.push(&chunk[..n], RECEIVED_KEPT_MAX);
         buf.extend_from_slice(&chunk[..n]);
         let mut used = 0;
         let mut replies = Vec::new();
@@ -568,7 +678,7 @@ async fn serve(
                     served.faults.push(format!(
                         "the client sent an invalid {} message at offset {}: {e}",
                         format.name(),
-                        served.received.len() - buf.len() + used
+                        served.received.seen - (buf.len() - used) as u64
                     ));
                     return served;
                 }
@@ -584,11 +694,12 @@ async fn serve(
                     ));
                 }
             } else {
+                let max = expected.get(&r.channel).map_or(0, Vec::len);
                 served
                     .got
                     .entry(r.channel)
                     .or_default()
-                    .extend_from_slice(&r.payload);
+                    .push(&r.payload, max);
             }
             match behaviour {
                 Behaviour::Silent => {}
@@ -656,18 +767,14 @@ fn done(
         && behaviour != Behaviour::Silent
         && expected
             .iter()
-            .all(|(c, want)| served.got.get(c).map_or(0, Vec::len) >= want.len())
+            .all(|(c, want)| served.got.get(c).map_or(0, |k| k.seen) >= want.len() as u64)
 }
 
 fn record(served: &mut Served, format: Format, r: &Reply) {
     if format == Format::Request {
         served.answers.insert(r.args.clone(), r.data.clone());
     } else {
-        served
-            .gave
-            .entry(r.channel)
-            .or_default()
-            .extend_from_slice(&r.payload);
+        served.gave(r.channel, &r.payload);
     }
 }
 
@@ -683,7 +790,7 @@ async fn interleave(wr: &mut OwnedWriteHalf, served: &mut Served, replies: &[Rep
         for p in pieces.iter_mut() {
             if let Some((c, bytes)) = p.get(i) {
                 out.extend(message(Format::Mux, *c, bytes));
-                served.gave.entry(*c).or_default().extend_from_slice(bytes);
+                served.gave(*c, bytes);
             }
         }
     }
@@ -764,6 +871,92 @@ fn parse_one(format: Format, bytes: &[u8]) -> Result<Option<(usize, Reply)>, Str
 #[cfg(test)]
 mod test {
     use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// A client streaming ~4 MiB of valid frames, reading the echoes.
+    fn serve_a_streaming_client() -> (Served, u64) {
+        block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let frames: Vec<u8> = (1..=8u16)
+                .flat_map(|c| message(Format::Mux, c, &[0x55; 60_000]))
+                .collect();
+            let total = 8 * frames.len() as u64;
+            let client = tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (mut rd, mut wr) = stream.into_split();
+                let drain = tokio::spawn(async move {
+                    let mut b = vec![0u8; 64 * 1024];
+                    while matches!(rd.read(&mut b).await, Ok(n) if n > 0) {}
+                });
+                for _ in 0..8 {
+                    wr.write_all(&frames).await.unwrap();
+                }
+                let _ = wr.shutdown().await;
+                let _ = drain.await;
+            });
+            let expected = BTreeMap::from([(1u16, b"one".to_vec())]);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let served = serve(
+                listener,
+                Format::Mux,
+                Behaviour::Correct,
+                deadline,
+                Duration::from_secs(1),
+                &expected,
+            )
+            .await;
+            client.await.unwrap();
+            (served, total)
+        })
+    }
+
+    #[test]
+    fn a_long_shim_line_is_a_finding_and_not_held() {
+        let mut out = b"{\"event\":\"a\"}\n".to_vec();
+        out.extend([b'x'; 100]);
+        out.extend(b"\n{\"event\":\"done\"}\n");
+        let (lines, cut) = block_on(shim_lines(&out[..], 32, 1 << 20));
+        assert_eq!(lines, ["{\"event\":\"a\"}", "{\"event\":\"done\"}"]);
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        assert!(
+            cut[0].contains("line 2") && cut[0].contains("32 bytes"),
+            "{cut:?}"
+        );
+        // A line with no end at all: read to the end, never held.
+        let (lines, cut) = block_on(shim_lines(&[b'y'; 10_000][..], 32, 1 << 20));
+        assert!(lines.is_empty());
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        // Past the total, a finding too.
+        let (lines, cut) = block_on(shim_lines(&b"aaaa\nbbbb\ncccc\n"[..], 32, 9));
+        assert_eq!(lines, ["aaaa", "bbbb"]);
+        assert!(cut[0].contains("9 bytes"), "{cut:?}");
+    }
+
+    #[test]
+    fn a_streaming_client_is_held_in_bounded_bytes() {
+        let (served, total) = serve_a_streaming_client();
+        assert!(served.faults.is_empty(), "{:?}", served.faults);
+        assert!(served.received.bytes.len() <= RECEIVED_KEPT_MAX);
+        assert_eq!(served.received.seen, total);
+        assert!(served.sent.bytes.len() <= RECEIVED_KEPT_MAX);
+        assert!(served.sent.seen > RECEIVED_KEPT_MAX as u64);
+        let got: usize = served.got.values().map(|k| k.bytes.len()).sum();
+        assert_eq!(got, 3, "only what channel 1 was given is kept");
+        assert_eq!(served.got[&1].seen, 8 * 60_000);
+        let gave: usize = served.gave.values().map(|k| k.bytes.len()).sum();
+        assert_eq!(gave, GAVE_KEPT_MAX, "over all channels");
+        assert_eq!(served.gave[&2].seen, 8 * 60_000);
+        assert!(total > 4 * RECEIVED_KEPT_MAX as u64);
+        assert!(not_kept(&served.received).contains("more bytes not kept"));
+    }
 
     #[test]
     fn request_answers_are_recorded() {

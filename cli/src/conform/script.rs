@@ -57,9 +57,31 @@ pub(crate) fn is_reset(e: &std::io::Error) -> bool {
 /// Bytes read that are kept for the reports, per case.
 pub const RECEIVED_KEPT_MAX: usize = 64 * 1024;
 
-fn keep(kept: &mut Vec<u8>, bytes: &[u8]) {
-    let room = RECEIVED_KEPT_MAX.saturating_sub(kept.len());
+/// Appends `bytes` to `kept` while it holds under `max`; the rest is dropped.
+pub(crate) fn keep(kept: &mut Vec<u8>, bytes: &[u8], max: usize) {
+    let room = max.saturating_sub(kept.len());
     kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// Bytes a peer made us see: the first ones kept (up to a cap, see
+/// [`keep`]), all of them counted.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Kept {
+    pub bytes: Vec<u8>,
+    pub seen: u64,
+}
+
+impl Kept {
+    /// Counts `more`, keeping it while under `max` bytes.
+    pub(crate) fn push(&mut self, more: &[u8], max: usize) {
+        keep(&mut self.bytes, more, max);
+        self.seen += more.len() as u64;
+    }
+
+    /// Bytes seen but not kept.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.seen - self.bytes.len() as u64
+    }
 }
 
 /// Bytes from a server, in hex and decoded as its replies.
@@ -170,7 +192,7 @@ impl Script {
                 ));
             }
             buf.extend_from_slice(&chunk[..n]);
-            keep(kept, &chunk[..n]);
+            keep(kept, &chunk[..n], RECEIVED_KEPT_MAX);
             let (replies, used) = decode_replies(self.format, &buf)?;
             buf.drain(..used);
             got.extend(replies);
@@ -210,7 +232,7 @@ impl Script {
                 Ok(Err(e)) if is_reset(&e) => {}
                 Ok(Err(e)) => return Err(format!("read failed: {e}")),
                 Ok(Ok(n)) => {
-                    keep(kept, &chunk[..n]);
+                    keep(kept, &chunk[..n], RECEIVED_KEPT_MAX);
                     return Err(format!(
                         "replied to bad input: {}",
                         shown(self.format, &chunk[..n])

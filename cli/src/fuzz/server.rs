@@ -40,14 +40,22 @@ use crate::formats::{with_format, CliFormat, Format, LimitArgs};
 /// Longest wait for silence from a UDP server that should not answer.
 const UDP_SILENCE: Duration = Duration::from_millis(100);
 
-/// Replies read from one exchange are kept under this many bytes.
+/// Bytes of replies from one exchange that are decoded and kept: past
+/// this (plus the last read's whole replies), replies are only counted.
+/// It also bounds the one reply still arriving (longer is junk).
 const MAX_REPLY_BYTES: usize = 16 << 20;
+/// Replies a target may send past the reference's count that are kept;
+/// the rest are counted (extra replies either way).
+const EXTRA_REPLIES_KEPT: usize = 16;
 
 /// What one exchange with a server showed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observation {
     /// Whole replies, in the JSON shape (mux: in channel order, stable).
     pub replies: Vec<Value>,
+    /// Whole replies past the cap (see [`MAX_REPLY_BYTES`] and
+    /// [`EXTRA_REPLIES_KEPT`]): counted, not kept.
+    pub unkept: usize,
     /// Bytes that are not a whole reply: what they were.
     pub junk: Option<String>,
     /// The server closed (or reset) the connection.
@@ -394,6 +402,8 @@ async fn probe_tcp(
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut last = Instant::now();
+    let cap = want.map_or(usize::MAX, |w| w.saturating_add(EXTRA_REPLIES_KEPT));
+    let mut kept_bytes = 0usize;
     loop {
         let until = match want {
             Some(w) if seen.replies.len() >= w => deadline.min(last + prompt),
@@ -418,7 +428,14 @@ async fn probe_tcp(
                 buf.extend_from_slice(&chunk[..n]);
                 let (replies, used, bad) = decode_replies(format, &buf);
                 buf.drain(..used);
-                seen.replies.extend(replies);
+                let room = if kept_bytes < MAX_REPLY_BYTES {
+                    cap.saturating_sub(seen.replies.len())
+                } else {
+                    0
+                };
+                kept_bytes += used;
+                seen.unkept += replies.len().saturating_sub(room);
+                seen.replies.extend(replies.into_iter().take(room));
                 if let Some(bad) = bad {
                     seen.junk = Some(bad);
                     break;
@@ -529,13 +546,14 @@ pub fn compare(
     error: Option<&str>,
     prompt: Duration,
 ) -> Option<Difference> {
-    let said = |o: &Observation| format!("{}, {}", count(o.replies.len()), ending(o));
+    let total = |o: &Observation| o.replies.len() + o.unkept;
+    let said = |o: &Observation| format!("{}, {}", count(total(o)), ending(o));
     let differ = |key: String, detail: String| {
         Some(Difference {
             key,
             reference: said(reference),
             testee: match &target.junk {
-                Some(j) => format!("{}, then {j}", count(target.replies.len())),
+                Some(j) => format!("{}, then {j}", count(total(target))),
                 None => said(target),
             },
             detail,
@@ -552,23 +570,25 @@ pub fn compare(
             );
         }
     }
+    // The kept replies are compared, and the counts of all.
     let (r, t) = (&reference.replies, &target.replies);
-    if r != t {
-        let common = r.iter().zip(t).take_while(|(a, b)| a == b).count();
-        let (key, detail) = if common == t.len() {
+    let (rn, tn) = (total(reference), total(target));
+    let common = r.iter().zip(t).take_while(|(a, b)| a == b).count();
+    let one_differs = common < r.len().min(t.len());
+    if one_differs || rn != tn {
+        let (key, detail) = if !one_differs && tn < rn {
             (
                 "fewer replies".to_string(),
-                format!("{} of {}", t.len(), count(r.len())),
+                format!("{tn} of {}", count(rn)),
             )
-        } else if common == r.len() {
+        } else if !one_differs {
+            let extra = match t.get(common) {
+                Some(v) => short(v),
+                None => format!("not kept (over {} kept)", count(t.len())),
+            };
             (
                 "extra replies".to_string(),
-                format!(
-                    "{} (expected {}); extra: {}",
-                    count(t.len()),
-                    r.len(),
-                    short(&t[common])
-                ),
+                format!("{} (expected {rn}); extra: {extra}", count(tn)),
             )
         } else {
             (
@@ -601,4 +621,68 @@ pub fn compare(
         );
     }
     None
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn a_target_streaming_replies_is_kept_bounded_and_differs() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let target = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                // The request read first, so the close is not a reset.
+                let mut request = [0u8; 9];
+                let _ = s.read_exact(&mut request).await;
+                let many = b"1:OK:x\n".repeat(20_000);
+                for _ in 0..5 {
+                    if s.write_all(&many).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let seen = probe_tcp(
+                Format::Request,
+                addr,
+                b"1:ECHO:x\n",
+                true,
+                Some(1),
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+            )
+            .await;
+            server.abort();
+            seen
+        });
+        assert!(target.junk.is_none(), "{:?}", target.junk);
+        assert!(
+            target.replies.len() <= 1 + EXTRA_REPLIES_KEPT,
+            "{}",
+            target.replies.len()
+        );
+        assert_eq!(target.replies.len() + target.unkept, 100_000);
+        let reference = Observation {
+            replies: target.replies[..1].to_vec(),
+            closed: true,
+            ..Observation::default()
+        };
+        let d = compare(Format::Request, &reference, &target, None, Duration::ZERO).unwrap();
+        assert_eq!(d.key, "extra replies");
+        assert!(
+            d.detail.starts_with("100000 replies (expected 1)"),
+            "{}",
+            d.detail
+        );
+        assert!(d.testee.starts_with("100000 replies"), "{}", d.testee);
+        // A reference past the cap itself agrees with an equal target.
+        let same = compare(Format::Request, &target, &target, None, Duration::ZERO);
+        assert!(same.is_none());
+    }
 }
