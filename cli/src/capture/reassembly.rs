@@ -136,6 +136,7 @@ impl Reassembler {
     }
 
     /// Bytes held out of order now.
+    #[cfg(test)]
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -147,6 +148,7 @@ impl Reassembler {
     }
 
     /// Pieces (separately stored runs of bytes) held out of order now.
+    #[cfg(test)]
     pub fn pending_pieces(&self) -> usize {
         self.pending.len()
     }
