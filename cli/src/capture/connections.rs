@@ -461,7 +461,7 @@ impl<W: Write> Table<W> {
 fn held_bytes(c: &Connection) -> usize {
     c.halves
         .iter()
-        .map(|h| h.reassembler.pending_bytes() + h.decoder.as_ref().map_or(0, Direction::buffered))
+        .map(|h| h.reassembler.held() + h.decoder.as_ref().map_or(0, Direction::buffered))
         .sum()
 }
 

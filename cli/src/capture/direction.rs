@@ -55,6 +55,11 @@ enum Mode {
 /// adds to the buffer at most (held blocks are stored per segment).
 const MAX_DELIVERY: usize = 65_535;
 
+/// The buffer is given back down to this (or twice what it holds) when its
+/// capacity is more than four times what it holds: one large message does
+/// not keep its memory for the connection's lifetime.
+const SHRINK_TO: usize = 64 * 1024;
+
 /// One direction's decoder.
 pub struct Direction {
     format: Format,
@@ -101,9 +106,9 @@ impl Direction {
         Ok(max_message.saturating_add(MAX_DELIVERY))
     }
 
-    /// Bytes held now.
+    /// Memory held now: the buffer's capacity, not only its bytes.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.capacity()
     }
 
     /// The next bytes of the stream, at `offset`.
@@ -128,7 +133,7 @@ impl Direction {
             }
         }
         self.buf.extend_from_slice(bytes);
-        self.peak_buffer = self.peak_buffer.max(self.buf.len());
+        self.peak_buffer = self.peak_buffer.max(self.buf.capacity());
         with_format!(self.format, F => self.process::<F, W>(ctx, out))
     }
 
@@ -173,6 +178,7 @@ impl Direction {
         let lost = self.buf.len() as u64;
         let at = if lost > 0 { self.buf_offset } else { offset };
         self.buf.clear();
+        self.buf.shrink_to(SHRINK_TO);
         self.scanned = 0;
         self.buf_offset = resume;
         self.mode = mode;
@@ -194,6 +200,7 @@ impl Direction {
         let held = self.buf.len() as u64;
         let mode = std::mem::replace(&mut self.mode, Mode::Stopped);
         self.buf.clear();
+        self.buf.shrink_to(SHRINK_TO);
         match mode {
             Mode::Parse if held > 0 && closed => {
                 let error = with_format!(self.format, F => wireforms::Error::Incomplete {
@@ -314,6 +321,9 @@ impl Direction {
             }
         };
         self.buf.drain(..start);
+        if self.buf.capacity() > SHRINK_TO.max(4 * self.buf.len()) {
+            self.buf.shrink_to(SHRINK_TO.max(2 * self.buf.len()));
+        }
         self.buf_offset += start as u64;
         result
     }

@@ -7,6 +7,8 @@
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -308,12 +310,14 @@ pub fn capture(args: &LiveArgs<'_>, each: &mut dyn FnMut(Frame<'_>) -> Result<()
         None => None,
     };
     let deadline = args.duration.map(|d| Instant::now() + d);
+    let stop = stop_on_signal()?;
     let mut buf = vec![0u8; SNAP_LEN as usize];
     let mut number = 0u64;
     let mut reader = &socket;
     loop {
         if args.packets.is_some_and(|n| number >= n)
             || deadline.is_some_and(|d| Instant::now() >= d)
+            || stop.load(Ordering::Relaxed)
         {
             break;
         }
@@ -347,6 +351,38 @@ pub fn capture(args: &LiveArgs<'_>, each: &mut dyn FnMut(Frame<'_>) -> Result<()
         w.finish()?;
     }
     Ok(())
+}
+
+/// A flag set by SIGINT (Ctrl-C) or SIGTERM, so that a capture with no
+/// `--packets` or `--duration` stops cleanly: the loop ends within one
+/// poll, the `--write` file and the output are flushed whole and the
+/// summary is printed. The handlers are in place when this returns.
+fn stop_on_signal() -> Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the signal watcher: {e}"))?;
+    let (mut interrupt, mut terminate) = {
+        let _context = runtime.enter();
+        let watch = |kind| signal(kind).map_err(|e| anyhow!("cannot watch for signals: {e}"));
+        (
+            watch(SignalKind::interrupt())?,
+            watch(SignalKind::terminate())?,
+        )
+    };
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        });
+        flag.store(true, Ordering::Relaxed);
+    });
+    Ok(stop)
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@
 //!
 //! Memory is bounded whatever the capture's size: the file is read through
 //! one 1 MiB buffer; each TCP direction holds at most
-//! [`reassembly::MAX_PENDING_BYTES`] out of order and one message at the
-//! format's limit plus one segment unparsed; at most `--max-connections`
+//! [`reassembly::MAX_PENDING_BYTES`] out of order (per-piece bookkeeping
+//! counted, plus the segment being taken in) and a decode buffer of one
+//! message at the format's limit plus one segment, which can grow to twice
+//! that in capacity and is given back once the message is parsed; at most `--max-connections`
 //! connections are tracked (the least recently active is finished and
 //! dropped to make room).
 

@@ -11,17 +11,27 @@
 //! 2^32. Bytes are counted from the start of the capture as `u64` stream
 //! offsets.
 //!
-//! Bytes that arrive ahead of a hole wait in a bounded store
-//! ([`MAX_PENDING_BYTES`]). A hole becomes a [`Delivery::Gap`] (the bytes
+//! Bytes that arrive ahead of a hole wait in a store bounded in memory,
+//! bookkeeping included ([`MAX_PENDING_BYTES`], [`PIECE_OVERHEAD`]). A hole becomes a [`Delivery::Gap`] (the bytes
 //! were lost to the capture) when the peer acknowledges past it, when the
 //! store is full, at FIN or RST with bytes still waiting, and at the end
 //! of the capture.
 
 use std::collections::BTreeMap;
 
-/// Out-of-order bytes held per direction while waiting for a hole to fill.
-/// A peer's window is usually smaller; past this the hole is declared lost.
+/// Out-of-order memory held per direction while waiting for a hole to fill,
+/// the bytes plus [`PIECE_OVERHEAD`] per stored piece. A peer's window is
+/// usually smaller; past this the hole is declared lost. Each segment is
+/// stored before the bound is enforced, so the store can pass it by one
+/// segment until that segment has been taken in.
 pub const MAX_PENDING_BYTES: usize = 256 * 1024;
+
+/// What one stored piece costs beyond its bytes, counted against
+/// [`MAX_PENDING_BYTES`]: its map entry (a `u64` key and a `Vec`, 32 bytes,
+/// in B-tree nodes that may be half empty: up to about 75 bytes) and its
+/// heap allocation's header and rounding (up to 32 bytes with glibc). So
+/// 1-byte pieces behind 1-byte holes cannot hold 60 times the bound.
+pub const PIECE_OVERHEAD: usize = 128;
 
 /// A segment further ahead than this (2^30 bytes) is not of this stream
 /// (or is from before a wrap): it is dropped, as a receiver's window check
@@ -126,8 +136,21 @@ impl Reassembler {
     }
 
     /// Bytes held out of order now.
+    #[cfg(test)]
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
+    }
+
+    /// Memory held out of order now, as counted against
+    /// [`MAX_PENDING_BYTES`]: the bytes plus [`PIECE_OVERHEAD`] per piece.
+    pub fn held(&self) -> usize {
+        self.pending_bytes + self.pending.len() * PIECE_OVERHEAD
+    }
+
+    /// Pieces (separately stored runs of bytes) held out of order now.
+    #[cfg(test)]
+    pub fn pending_pieces(&self) -> usize {
+        self.pending.len()
     }
 
     /// Takes one segment; hands what it makes deliverable to `out`.
@@ -278,7 +301,7 @@ impl Reassembler {
                 });
                 self.advance(bytes.len() as u64);
             }
-            if self.pending_bytes <= MAX_PENDING_BYTES {
+            if self.held() <= MAX_PENDING_BYTES {
                 break;
             }
             if let Some(&first) = self.pending.keys().next() {
@@ -569,6 +592,26 @@ mod tests {
         assert!(peak <= MAX_PENDING_BYTES, "held {peak} bytes");
         assert_eq!(seen.gaps, vec![(0, 1)]);
         assert_eq!(seen.bytes.len() + r.pending_bytes(), 400_000);
+    }
+
+    #[test]
+    fn one_byte_pieces_with_holes_are_bounded_in_memory_not_only_in_bytes() {
+        let mut r = Reassembler::new();
+        let mut seen = Seen::default();
+        let mut out = record(&mut seen);
+        r.segment(syn(0), &mut out);
+        // Byte 0 never arrives; then one byte, one hole, one byte, ...
+        let mut peak = 0;
+        for i in 0..10_000u32 {
+            r.segment(seg(3 + 2 * i, b"x"), &mut out);
+            peak = peak.max(r.pending_pieces());
+        }
+        drop(out);
+        let bound = MAX_PENDING_BYTES / (1 + PIECE_OVERHEAD);
+        assert!(peak <= bound + 1, "held {peak} pieces, bound {bound}");
+        assert!(r.held() <= MAX_PENDING_BYTES, "held {} bytes", r.held());
+        // Every byte is delivered once or reported lost.
+        assert_eq!(seen.bytes.len() + r.pending_bytes(), 10_000);
     }
 
     #[test]
