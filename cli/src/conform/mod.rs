@@ -26,13 +26,13 @@ mod client;
 mod decoder;
 pub mod driver;
 mod encoder;
-mod formats;
+pub(crate) mod formats;
 mod html;
 mod messages;
 mod probe;
 mod report;
 mod runner;
-mod script;
+pub(crate) mod script;
 mod select;
 
 use std::path::PathBuf;

@@ -32,6 +32,9 @@ use wireforms::transport::udp::{max_datagram_len, parse_datagram, serve_udp};
 use wireforms::typed::Typed;
 use wireforms::Status;
 
+use crate::conform::formats::per_channel;
+use crate::conform::script::is_reset;
+
 use super::finding::Difference;
 use super::input::Input;
 use super::Check;
@@ -354,15 +357,6 @@ fn decode_as<F: CliFormat>(bytes: &[u8]) -> (Vec<Value>, usize, Option<String>) 
     }
 }
 
-fn is_reset(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe
-    )
-}
-
 /// One TCP exchange. With `want`, once that many replies are in, the wait
 /// for more (or for the close) is `prompt` past the last byte.
 async fn probe_tcp(
@@ -455,7 +449,7 @@ async fn probe_tcp(
         ));
     }
     writer.abort();
-    per_channel(format, &mut seen.replies);
+    seen.replies = per_channel(format, std::mem::take(&mut seen.replies));
     seen
 }
 
@@ -506,13 +500,6 @@ async fn probe_udp(
         }
     }
     seen
-}
-
-/// Mux replies are ordered per channel only (spec mux §6).
-fn per_channel(format: Format, replies: &mut [Value]) {
-    if format == Format::Mux {
-        replies.sort_by_key(|m| m.get("channel").and_then(Value::as_u64).unwrap_or(0));
-    }
 }
 
 fn count(n: usize) -> String {
